@@ -1,0 +1,47 @@
+# bcbridge: `make demo` (see it work), `make test` (the whole suite, SQLite then PostgreSQL).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: venv chromium test test-sqlite test-postgres lint demo bench clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+# Browser tests drive Debian's Chromium (never `playwright install`).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+test: venv chromium
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: venv
+	BCBRIDGE_HOME=$(CURDIR)/var/test-sqlite DATABASE_URL= $(BIN)/pytest
+
+test-postgres: venv
+	BCBRIDGE_HOME=$(CURDIR)/var/test-postgres DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser"
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy src/bcbridge/auth src/bcbridge/conf.py src/bcbridge/crypto.py src/bcbridge/exceptions.py
+
+demo: venv
+	BCBRIDGE_HOME=$(CURDIR)/var/demo $(BIN)/bcbridge demo
+
+bench: venv
+	@for script in bench/bench_*.py; do echo "== $$script"; BCBRIDGE_HOME=$(CURDIR)/var/bench $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,90 @@
+"""OpenID discovery: where an authority's authorize and token endpoints are.
+
+Entra publishes ``{authority}/{tenant}/v2.0/.well-known/openid-configuration``
+(API-FACTS §1.1); reading it instead of hard-coding paths lets the same code reach Entra,
+sovereign clouds and the emulator.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from bcbridge.exceptions import ConfigurationError, TransportError
+
+__all__ = ["OpenIDConfiguration", "clear_cache", "discover", "discovery_url"]
+
+
+@dataclass(frozen=True)
+class OpenIDConfiguration:
+    """The endpoints bcbridge uses from a discovery document (absolute URLs)."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+
+
+_cache: dict[tuple[str, str], tuple[float, OpenIDConfiguration]] = {}
+_cache_lock = threading.Lock()
+
+
+def discovery_url(authority: str, tenant: str) -> str:
+    """``{authority}/{tenant}/v2.0/.well-known/openid-configuration``."""
+    return f"{authority.rstrip('/')}/{tenant.strip('/')}/v2.0/.well-known/openid-configuration"
+
+
+def discover(
+    authority: str,
+    tenant: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float = 30.0,
+    max_age: float = 3600.0,
+) -> OpenIDConfiguration:
+    """The authority's endpoints for ``tenant``, cached for ``max_age`` seconds.
+
+    Raises:
+        ConfigurationError: the authority answers but not with a discovery document for
+            this tenant (wrong authority URL or unknown tenant; Entra AADSTS90002).
+        TransportError: the authority cannot be reached.
+    """
+    key = (authority.rstrip("/"), tenant.lower())
+    now = time.monotonic()
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached and now - cached[0] < max_age:
+            return cached[1]
+    url = discovery_url(authority, tenant)
+    try:
+        with httpx.Client(transport=transport, timeout=timeout) as client:
+            response = client.get(url, headers={"Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        raise TransportError(f"Cannot reach the authority at {url}: {exc}") from exc
+    try:
+        document = response.json()
+    except ValueError:
+        document = {}
+    if response.status_code != 200 or "token_endpoint" not in document:
+        detail = document.get("error_description", "") if isinstance(document, dict) else ""
+        raise ConfigurationError(
+            f"No OpenID discovery document at {url} (HTTP {response.status_code}). "
+            f"Check the connection's authority URL and tenant. {detail.splitlines()[0] if detail else ''}".strip()
+        )
+    config = OpenIDConfiguration(
+        issuer=document.get("issuer", ""),
+        authorization_endpoint=document["authorization_endpoint"],
+        token_endpoint=document["token_endpoint"],
+        jwks_uri=document.get("jwks_uri", ""),
+    )
+    with _cache_lock:
+        _cache[key] = (now, config)
+    return config
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()

@@ -1,0 +1,224 @@
+"""GET of companies and API v2.0 entities: envelopes, ETags, query options, paging.
+
+Envelopes are shaped like BC's (API-FACTS §3): a collection is
+``{"@odata.context": "{base}{prefix}/$metadata#companies({id})/items", "value": [...]}``
+(plus ``@odata.count`` with ``$count=true`` and an absolute ``@odata.nextLink`` with an
+opaque ``$skiptoken`` when more records follow); a single entity is
+``{"@odata.context": ".../$metadata#companies({id})/items/$entity", "@odata.etag": ..., ...}``
+with an ``ETag`` header. Every entity carries ``@odata.etag`` (API-FACTS §4).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from werkzeug.wrappers import Response
+
+from bcbridge.emulator.bc import odata
+from bcbridge.emulator.bc._filter import equality_values
+from bcbridge.emulator.bc.schema import EntitySet, schema
+from bcbridge.emulator.errors import BCError, json_response
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Request
+
+    from bcbridge.emulator.bc import BusinessCentral
+    from bcbridge.emulator.bc.routes import Target
+
+__all__ = ["base_url", "entity_body", "get", "get_companies", "page_size", "type_map"]
+
+LINES_ERROR = "You must specify an Id or a Document Id to get the lines."
+
+
+def base_url(bc: BusinessCentral, request: Request) -> str:
+    """Public base URL: ``config.base_url`` unless unset (port 0), else the request's host."""
+    configured = bc.emulator.config.base_url.rstrip("/")
+    if configured and not configured.endswith(":0"):
+        return configured
+    return request.host_url.rstrip("/")
+
+
+def type_map(es: EntitySet) -> dict[str, str]:
+    return {f.name: f.type for f in es.fields}
+
+
+def page_size(bc: BusinessCentral, request: Request, top: int | None) -> tuple[int, str | None]:
+    """Records per page and the ``Preference-Applied`` value (API-FACTS §3, §5).
+
+    Raises:
+        BCError: ``top_above_limit_status`` (413) when ``$top`` exceeds ``max_page_size``.
+    """
+    config = bc.emulator.config
+    limit = config.max_page_size
+    applied = None
+    match = re.search(r"odata\.maxpagesize\s*=\s*(\d+)", request.headers.get("Prefer", ""))
+    if match and int(match[1]) > 0:
+        limit = min(limit, int(match[1]))
+        applied = f"odata.maxpagesize={limit}"
+    if top is not None and top > config.max_page_size and config.top_above_limit_status:
+        raise BCError(config.top_above_limit_status, "Request_EntityTooLarge",
+                      f"The requested page size {top} exceeds the maximum page size of "
+                      f"{config.max_page_size} entities.")
+    return limit, applied
+
+
+def get_companies(bc: BusinessCentral, request: Request, prefix: str,
+                  company_id: str | None) -> Response:
+    """``GET companies`` / ``companies({id})`` (API-FACTS §2.7)."""
+    context = f"{base_url(bc, request)}{prefix}/$metadata#companies"
+    es = schema()["companies"]
+    records = [dict(c) for c in bc.companies()]
+    if company_id is not None:
+        record = next(r for r in records if r["id"] == company_id)
+        etag = _company_etag(record)
+        body = {"@odata.context": f"{context}/$entity", "@odata.etag": etag, **record}
+        return json_response(body, headers={"ETag": etag})
+    options = odata.parse_options(request.args, type_map(es), entity_type="Microsoft.NAV.company",
+                                  reject_or_across_fields=bc.emulator.config
+                                  .reject_or_across_fields)
+    page = odata.run_query(lambda start: list(enumerate(records))[start:], options,
+                           page_size=bc.emulator.config.max_page_size, types=type_map(es))
+    body: dict = {"@odata.context": context}
+    if page.count is not None:
+        body["@odata.count"] = page.count
+    body["value"] = [odata.project({"@odata.etag": _company_etag(r), **r}, options.select,
+                                   ("@odata.etag",)) for _, r in page.rows]
+    return json_response(body)
+
+
+def _company_etag(record: dict) -> str:
+    from bcbridge.emulator.bc.etag import make_etag
+
+    return make_etag(record["id"], int(record["timestamp"]), record["systemModifiedAt"])
+
+
+def entity_body(bc: BusinessCentral, company_id: str, entity_set: str, ordinal: int,
+                record: dict) -> dict:
+    """``record`` with its ``@odata.etag`` first, as BC serialises an entity."""
+    return {"@odata.etag": bc.store.etag_of(company_id, entity_set, ordinal, record), **record}
+
+
+def _context(bc: BusinessCentral, request: Request, target: Target,
+             select: list[str] | None) -> str:
+    suffix = f"({','.join(select)})" if select and "*" not in select else ""
+    return f"{base_url(bc, request)}{target.prefix}/$metadata#{target.context}{suffix}"
+
+
+def get(bc: BusinessCentral, request: Request, target: Target, *, count_only: bool = False
+        ) -> Response:
+    """GET a collection, a single entity or ``/$count`` of an entity set."""
+    store, config = bc.store, bc.emulator.config
+    es = schema()[target.entity_set]
+    types = type_map(es)
+    options = odata.parse_options(request.args, types, entity_type=f"Microsoft.NAV.{es.entity}",
+                                  navigations=_expandable(es),
+                                  reject_or_across_fields=config.reject_or_across_fields)
+    if target.key is not None:
+        ordinal = store.ordinal(target.company_id, target.entity_set, target.key)
+        record = store.get(target.company_id, target.entity_set, target.key)
+        if ordinal is None or record is None or (target.parent_key is not None and
+                                                 es.parent and str(record.get(es.parent[1]))
+                                                 .lower() != target.parent_key):
+            from bcbridge.emulator.bc.writes import record_not_found
+
+            raise record_not_found(target.entity_set)
+        body = entity_body(bc, target.company_id, target.entity_set, ordinal, record)
+        _expand(bc, request, target.company_id, es, body, options)
+        body = odata.project(body, options.select, ("@odata.etag", *[e.name for e in
+                                                                      options.expand]))
+        etag = body.get("@odata.etag") or store.etag_of(target.company_id, target.entity_set,
+                                                        ordinal, record)
+        envelope = {"@odata.context": _context(bc, request, target, options.select) + "/$entity",
+                    **body}
+        return json_response(envelope, headers={"ETag": str(etag)})
+    parent_key = target.parent_key
+    if parent_key is None and es.is_document_lines:
+        document_ids = equality_values(options.filter_node, "documentId")
+        ids = equality_values(options.filter_node, "id")
+        if document_ids:
+            parent_key = document_ids[0].lower()
+        elif not ids and config.require_line_document_filter:
+            raise BCError(400, "Application_DialogException", LINES_ERROR)
+    limit, applied = page_size(bc, request, options.top)
+    company_id, name = target.company_id, target.entity_set
+
+    def source(start: int):  # type: ignore[no-untyped-def]
+        return store.iter(company_id, name, start=start, parent_key=parent_key)
+
+    total = store.count(company_id, name) if parent_key is None else None
+    if count_only:
+        options.count, options.top, options.skip = True, 0, 0
+        page = odata.run_query(source, options, page_size=0, types=types, total=total)
+        return Response(str(page.count), content_type="text/plain; charset=utf-8",
+                        headers={"OData-Version": "4.0"})
+    page = odata.run_query(source, options, page_size=limit, types=types, total=total)
+    body: dict = {"@odata.context": _context(bc, request, target, options.select)}
+    if page.count is not None:
+        body["@odata.count"] = page.count
+    keep = ("@odata.etag", *[e.name for e in options.expand])
+    values = []
+    for ordinal, record in page.rows:
+        entity = entity_body(bc, company_id, name, ordinal, record)
+        if options.expand:
+            _expand(bc, request, company_id, es, entity, options)
+        values.append(odata.project(entity, options.select, keep))
+    body["value"] = values
+    if page.next_token:
+        body["@odata.nextLink"] = _next_link(bc, request, page.next_token)
+    headers = {"Preference-Applied": applied} if applied else None
+    return json_response(body, headers=headers)
+
+
+def _next_link(bc: BusinessCentral, request: Request, token: str) -> str:
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "$skiptoken"]
+    args.append(("$skiptoken", token))
+    query = urlencode(args, safe="$,()'=:")
+    return f"{base_url(bc, request)}{request.path}?{query}"
+
+
+def _expandable(es: EntitySet) -> list[str]:
+    names = list(es.children)
+    for nav in es.navigation:
+        if not nav.many and nav.target in schema() and f"{nav.name}Id" in es.by_name:
+            names.append(nav.name)
+    return names
+
+
+def _expand(bc: BusinessCentral, request: Request, company_id: str, es: EntitySet,
+            entity: dict, options: odata.QueryOptions) -> None:
+    """Add ``$expand`` navigations to ``entity`` (containment lists, or one related entity)."""
+    config = bc.emulator.config
+    for item in options.expand:
+        if item.name in es.children:
+            child = schema()[es.children[item.name]]
+            types = type_map(child)
+            nested = odata.parse_options(item.options, types,
+                                         entity_type=f"Microsoft.NAV.{child.entity}",
+                                         navigations=_expandable(child),
+                                         reject_or_across_fields=config.reject_or_across_fields)
+            nested.top = nested.top if nested.top is not None else None
+            rows = bc.store.iter(company_id, child.name, parent_key=entity["id"])
+            values = []
+            for ordinal, record in rows:
+                if nested.filter and not nested.filter(record):
+                    continue
+                body = entity_body(bc, company_id, child.name, ordinal, record)
+                if nested.expand:
+                    _expand(bc, request, company_id, child, body, nested)
+                values.append(odata.project(body, nested.select,
+                                            ("@odata.etag", *[e.name for e in nested.expand])))
+            entity[item.name] = values
+        else:
+            nav = next(n for n in es.navigation if n.name == item.name)
+            related = bc.store.get(company_id, nav.target, str(entity.get(f"{nav.name}Id", "")))
+            if related is None:
+                entity[item.name] = None
+                continue
+            target = schema()[nav.target]
+            nested = odata.parse_options(item.options, type_map(target),
+                                         entity_type=f"Microsoft.NAV.{target.entity}")
+            ordinal = bc.store.ordinal(company_id, nav.target, related["id"])
+            body = entity_body(bc, company_id, nav.target, int(ordinal or 0), related)
+            entity[item.name] = odata.project(body, nested.select, ("@odata.etag",))

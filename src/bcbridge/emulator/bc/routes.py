@@ -1,0 +1,241 @@
+"""URL routing of the BC endpoints under ``/v2.0/``.
+
+Shapes (API-FACTS §2.1-§2.3):
+
+* ``/v2.0/{tenant}/{environment}/api/v2.0/...`` and ``/v2.0/{environment}/api/v2.0/...``
+  (tenant from the token's ``tid``); the tenant is the GUID or a verified domain.
+* ``api/v2.0`` (service document), ``api/v2.0/$metadata``, ``api/v2.0/$batch``,
+  ``api/v2.0/companies[({id})]``, ``api/v2.0/companies({id})/{set}[({id})][/{nav}[({id})]]``
+  ``[/$count | /Microsoft.NAV.{action}]``, or the same without ``companies({id})/`` and
+  ``?company={id or name}``.
+* ``api/{publisher}/{group}/{version}/...`` -> :mod:`.custom`, ``ODataV4/...`` ->
+  :mod:`.webservices`, ``$batch`` -> :mod:`.batch`, bound actions -> :mod:`.actions`.
+
+Errors: an unknown tenant is 404 ``Internal_TenantUnavailable`` ("The tenant '...' is not
+accessible", the BC error table's code for an inaccessible tenant, API-FACTS §8) and an
+unknown environment 404 ``BadRequest_ResourceNotFound`` ("Resource not found for the segment
+'...'"), the 404 BC gives for anything not in its metadata. Both codes are UNVERIFIED for
+these exact cases.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bcbridge.emulator.bc import reads, writes
+from bcbridge.emulator.bc.metadata import metadata_response, service_document
+from bcbridge.emulator.bc.schema import schema
+from bcbridge.emulator.errors import BCError
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Request, Response
+
+    from bcbridge.emulator.bc import BusinessCentral
+
+__all__ = ["Target", "handle", "resolve_company"]
+
+_SEGMENT = re.compile(r"^([A-Za-z_$][\w.$]*)(?:\((.*)\))?$")
+
+
+@dataclass
+class Target:
+    """What an entity URL addresses.
+
+    Attributes:
+        company_id: The company. entity_set: The set read or written.
+        key: The entity's id for single-entity URLs, else ``None``.
+        parent_key: Parent id for a containment URL (``salesOrders(x)/salesOrderLines``).
+        context: ``@odata.context`` path after ``$metadata#`` (without ``/$entity``).
+        prefix: Route root path, e.g. ``/v2.0/{tenant}/{env}/api/v2.0``.
+    """
+
+    company_id: str
+    entity_set: str
+    key: str | None
+    parent_key: str | None
+    context: str
+    prefix: str
+
+
+def not_found(segment: str) -> BCError:
+    return BCError(404, "BadRequest_ResourceNotFound",
+                   f"Resource not found for the segment '{segment}'.")
+
+
+def _optional(module: str) -> Any:
+    try:
+        return importlib.import_module(f"bcbridge.emulator.bc.{module}")
+    except ModuleNotFoundError as error:
+        if error.name != f"bcbridge.emulator.bc.{module}":
+            raise
+        return None
+
+
+def _key(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    key = raw.strip().strip("'").lower()
+    if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", key):
+        raise BCError(400, "BadRequest_NotFound", f"Bad Request - Error in query syntax. "
+                      f"The key '{raw}' is not a valid GUID.")
+    return key
+
+
+def handle(bc: BusinessCentral, request: Request) -> Response:
+    """Authenticate, check tenant and environment, and route one ``/v2.0/`` request."""
+    claims = bc.emulator.identity.authenticate(request)
+    config = bc.emulator.config
+    segments = request.path[len("/v2.0/"):].split("/")
+    if len(segments) >= 2 and segments[1] in ("api", "ODataV4"):
+        tenant, environment, rest = None, segments[0], segments[1:]
+    elif len(segments) >= 3:
+        tenant, environment, rest = segments[0], segments[1], segments[2:]
+    else:
+        raise not_found(request.path)
+    if tenant is not None and not config.knows_tenant(tenant):
+        raise BCError(404, "Internal_TenantUnavailable", f"The tenant '{tenant}' is not accessible.")
+    token_tenant = str(claims.get("tid", config.tenant)) if isinstance(claims, dict) else None
+    if token_tenant and token_tenant.lower() != config.tenant.lower():
+        raise BCError(401, "Authentication_InvalidCredentials",
+                      "The server has rejected the client credentials.")
+    if environment.lower() != config.environment.lower():
+        raise not_found(environment)
+    root = "/v2.0/" + "/".join(segments[: len(segments) - len(rest)])
+    if rest[0] == "ODataV4":
+        module = _optional("webservices")
+        if module is None:
+            raise not_found("ODataV4")
+        return module.handle(bc, request, "/".join(rest[1:]))
+    if len(rest) >= 2 and rest[1] == "v2.0":
+        return _standard(bc, request, f"{root}/api/v2.0", rest[2:])
+    if len(rest) >= 4:
+        module = _optional("custom")
+        if module is None:
+            raise not_found(rest[1])
+        return module.handle(bc, request, rest[1], rest[2], rest[3], "/".join(rest[4:]))
+    raise not_found(rest[-1] or "api")
+
+
+def resolve_company(bc: BusinessCentral, value: str | None) -> str:
+    """The company id named by ``value`` (id, name or display name) or the default company.
+
+    Raises:
+        BCError: 400 ``Internal_CompanyNotFound`` when ``value`` names no company, or when it
+            is ``None`` and there is no single or configured default (DOCS
+            ``webservices/use-odata-to-modify-data.md``).
+    """
+    companies = bc.companies()
+    if value is None:
+        value = bc.emulator.config.default_company
+        if value is None and len(companies) == 1:
+            return str(companies[0]["id"])
+    if value is not None:
+        wanted = value.strip().strip("'").lower()
+        for company in companies:
+            if wanted in (company["id"], company["name"].lower(),
+                          company["displayName"].lower()):
+                return str(company["id"])
+    raise BCError(400, "Internal_CompanyNotFound",
+                  "Can't process the request because the default company can't be found. "
+                  "You can specify a default company in the service configuration file, or "
+                  "specify one for each request by adding a query string in the form of "
+                  "company=[name]")
+
+
+def _standard(bc: BusinessCentral, request: Request, prefix: str, rest: list[str]) -> Response:
+    path = [s for s in rest if s != ""]
+    if not path:
+        return service_document(bc, request, prefix)
+    if path == ["$metadata"]:
+        return metadata_response()
+    if path == ["$batch"]:
+        module = _optional("batch")
+        if module is None:
+            raise not_found("$batch")
+        return module.handle_batch(bc, request, prefix)
+    parsed = []
+    for segment in path:
+        match = _SEGMENT.match(segment)
+        if not match:
+            raise not_found(segment)
+        parsed.append((match[1], match[2]))
+    name, raw_key = parsed[0]
+    if name == "companies":
+        if raw_key is None:
+            if len(parsed) > 1:
+                raise not_found(parsed[1][0])
+            return reads.get_companies(bc, request, prefix, None)
+        company_id = _key(raw_key)
+        if not any(c["id"] == company_id for c in bc.companies()):
+            raise BCError(404, "BadRequest_NotFound",
+                          "The specified resource was not found.")
+        parsed = parsed[1:]
+        if not parsed:
+            return reads.get_companies(bc, request, prefix, company_id)
+        context = f"companies({company_id})"
+    else:
+        company_id = resolve_company(bc, request.args.get("company"))
+        context = ""
+    return _entity_path(bc, request, prefix, company_id, context, parsed)
+
+
+def _entity_path(bc: BusinessCentral, request: Request, prefix: str, company_id: str,
+                 context: str, parsed: list[tuple[str, str | None]]) -> Response:
+    sets = schema()
+    name, raw_key = parsed[0]
+    if name not in sets or name == "companies":
+        raise not_found(name)
+    entity_set, key, parent_key = name, _key(raw_key), None
+    context = f"{context}/{name}" if context else name
+    action = None
+    count = False
+    for index, (segment, raw) in enumerate(parsed[1:], start=1):
+        last = index == len(parsed) - 1
+        if segment == "$count" and last and key is None and raw is None:
+            count = True
+        elif segment.startswith("Microsoft.NAV.") and last and key is not None:
+            action = segment[len("Microsoft.NAV."):]
+        elif key is not None and segment in sets[entity_set].children:
+            if bc.store.ordinal(company_id, entity_set, key) is None:
+                raise writes.record_not_found(entity_set)
+            context = f"{context}({key})/{segment}"
+            entity_set, parent_key, key = sets[entity_set].children[segment], key, _key(raw)
+        else:
+            raise not_found(segment)
+    target = Target(company_id, entity_set, key, parent_key, context, prefix)
+    method = request.method.upper()
+    if action is not None:
+        if method != "POST":
+            raise _method_not_allowed(method, entity_set)
+        module = _optional("actions")
+        if module is None:
+            raise not_found(f"Microsoft.NAV.{action}")
+        return module.invoke(bc, request, company_id, entity_set, key, action)
+    if method == "GET":
+        return reads.get(bc, request, target, count_only=count)
+    if count:
+        raise _method_not_allowed(method, "$count")
+    if method == "PUT":
+        status = bc.emulator.config.put_status
+        if status:
+            raise BCError(status, "BadRequest_MethodNotAllowed",
+                          f"'PUT' requests for '{entity_set}' of EdmType 'Entity' are not "
+                          "allowed within Microsoft Dynamics NAV OData web services.")
+        method = "PATCH"
+    if method == "POST" and key is None:
+        return writes.post(bc, request, target)
+    if method == "PATCH" and key is not None:
+        return writes.patch(bc, request, target)
+    if method == "DELETE" and key is not None:
+        return writes.delete(bc, request, target)
+    raise _method_not_allowed(method, entity_set)
+
+
+def _method_not_allowed(method: str, what: str) -> BCError:
+    kind = "Entity" if method in ("PATCH", "DELETE") else "EntitySet"
+    return BCError(405, "BadRequest_MethodNotAllowed",
+                   f"'{method}' requests for '{what}' of EdmType '{kind}' are not allowed "
+                   "within Microsoft Dynamics NAV OData web services.")

@@ -1,0 +1,330 @@
+"""Record store of the emulated BC: generated base data plus an overlay of changes.
+
+Records are addressed by ``(company_id, entity_set, key)``; ``key`` is the record's ``id``
+GUID (case-insensitive). Each record also has an *ordinal*: its position in the set's
+default order (generated records ``0 .. n-1``, then inserted ones in insertion order).
+Ordinals never change or get reused, which makes ``$skiptoken`` continuation stable while
+records change.
+
+Public API (used by the BC handlers, the control API, and ``batch``/``actions``/``custom``/
+``webservices``):
+
+* ``get(company_id, entity_set, key) -> dict | None``: a copy of the record (no
+  ``@odata.etag``), ``None`` when absent.
+* ``etag(company_id, entity_set, key) -> str``: its ``@odata.etag``.
+* ``iter(company_id, entity_set, *, start=0, parent_key=None) -> Iterator[(ordinal, dict)]``:
+  records in default order from ordinal ``start``; ``parent_key`` restricts a contained set
+  (lines, variants, ...) to one parent. Records are fresh dicts the caller may modify.
+* ``count(company_id, entity_set, parent_key=None) -> int``.
+* ``insert(company_id, entity_set, record) -> dict``: store a complete record (``id`` is
+  assigned when blank or missing); stamps ``lastModifiedDateTime``.
+* ``update(company_id, entity_set, key, changes) -> dict``: merge ``changes`` into the
+  record; stamps ``lastModifiedDateTime`` and bumps the ETag.
+* ``remove(company_id, entity_set, key) -> None``: delete (a header also loses its lines).
+* ``next_number(company_id, series) -> str``: the next number of a number series
+  (``SERIES``: an entity set name, or ``postedSalesInvoices``/``postedPurchaseInvoices``...).
+* ``snapshot() -> object`` / ``restore(snapshot)``: save and roll back every change (for
+  ``$batch`` with ``Isolation: snapshot`` and atomicity groups).
+* ``on_change(callback)``: ``callback(company_id, entity_set, key, change_type, record)``
+  after every insert (``created``), update (``updated``) and remove (``deleted``, record
+  ``None``); a change to a line also reports ``updated`` for its header.
+
+None of these check read-only rules, If-Match or enum values: that is
+:mod:`bcbridge.emulator.bc.writes`' job; the store changes records "as a BC user would".
+Raises :class:`KeyError` for an unknown company, entity set or key.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from bcbridge.emulator.bc import _totals
+from bcbridge.emulator.bc._ids import format_datetime
+from bcbridge.emulator.bc.data import BaseSet, CompanyData
+from bcbridge.emulator.bc.etag import make_etag
+from bcbridge.emulator.bc.schema import BLANK_GUID, schema
+
+if TYPE_CHECKING:
+    from bcbridge.emulator.clock import Clock
+
+__all__ = ["SERIES", "ChangeListener", "Store"]
+
+ChangeListener = Callable[[str, str, str, str, "dict | None"], None]
+
+#: Number series: name -> (format, first number offset is the generated count of the set).
+SERIES: dict[str, Callable[[int], str]] = {
+    "items": lambda n: f"1{n:06d}",
+    "customers": lambda n: f"C{n + 1:06d}",
+    "vendors": lambda n: f"V{n + 1:06d}",
+    "employees": lambda n: f"E{n + 1:04d}",
+    "salesOrders": lambda n: f"S-ORD{101001 + n}",
+    "salesInvoices": lambda n: f"S-INV{100001 + n}",
+    "postedSalesInvoices": lambda n: f"PS-INV{103001 + n}",
+    "salesShipments": lambda n: f"S-SHPT{102001 + n}",
+    "purchaseInvoices": lambda n: f"P-INV{107001 + n}",
+    "postedPurchaseInvoices": lambda n: f"PP-INV{108001 + n}",
+    "salesQuotes": lambda n: f"S-QUO{1001 + n}",
+    "salesCreditMemos": lambda n: f"S-CR{104001 + n}",
+    "purchaseOrders": lambda n: f"P-ORD{106001 + n}",
+    "generalLedgerEntries": lambda n: str(n + 1),
+}
+# Series whose generated records use the *posted* series (posted documents in the demo).
+_BASE_SERIES = {"postedSalesInvoices": "salesInvoices",
+                "postedPurchaseInvoices": "purchaseInvoices"}
+
+
+class _SetState:
+    """Overlay of one entity set of one company."""
+
+    __slots__ = ("base", "deleted", "inserted", "over", "versions")
+
+    def __init__(self, base: BaseSet) -> None:
+        self.base = base
+        self.over: dict[int, dict] = {}  # changed generated records and inserted records
+        self.deleted: set[int] = set()
+        self.versions: dict[int, int] = {}
+        self.inserted: list[int] = []  # ordinals of inserted records, in order
+
+
+class Store:
+    """Every company's records; thread-safe for writes (one lock).
+
+    Args:
+        companies: Generated data per company (:func:`~bcbridge.emulator.bc.data.build_companies`).
+        clock: The emulator clock (timestamps of writes).
+    """
+
+    def __init__(self, companies: list[CompanyData], clock: Clock) -> None:
+        self.companies = {c.id: c for c in companies}
+        self.clock = clock
+        self._states: dict[tuple[str, str], _SetState] = {}
+        self._counters: dict[tuple[str, str], int] = {}
+        self._listeners: list[ChangeListener] = []
+        self.lock = threading.RLock()
+
+    # -- lookups ---------------------------------------------------------------------------
+    def company(self, company_id: str) -> CompanyData:
+        data = self.companies.get(company_id.lower())
+        if data is None:
+            raise KeyError(company_id)
+        return data
+
+    def state(self, company_id: str, entity_set: str) -> _SetState:
+        key = (company_id.lower(), entity_set)
+        state = self._states.get(key)
+        if state is None:
+            base = self.company(company_id).sets.get(entity_set)
+            if base is None:
+                raise KeyError(entity_set)
+            state = self._states[key] = _SetState(base)
+        return state
+
+    def ordinal(self, company_id: str, entity_set: str, key: str) -> int | None:
+        """Ordinal of the live record ``key``, else ``None``."""
+        state = self.state(company_id, entity_set)
+        index = state.base.index(key) if isinstance(key, str) else None
+        if index is None or index in state.deleted:
+            return None
+        if index < state.base.count or index in state.over:
+            return index
+        return None
+
+    def _record(self, state: _SetState, ordinal: int) -> dict:
+        record = state.over.get(ordinal)
+        return dict(record) if record is not None else state.base.build(ordinal)
+
+    def get(self, company_id: str, entity_set: str, key: str) -> dict | None:
+        ordinal = self.ordinal(company_id, entity_set, key)
+        if ordinal is None:
+            return None
+        return self._record(self.state(company_id, entity_set), ordinal)
+
+    def etag_of(self, company_id: str, entity_set: str, ordinal: int, record: dict) -> str:
+        state = self.state(company_id, entity_set)
+        modified = schema()[entity_set].modified_field
+        return make_etag(record["id"], state.versions.get(ordinal, 0),
+                         str(record.get(modified, "")) if modified else "")
+
+    def etag(self, company_id: str, entity_set: str, key: str) -> str:
+        ordinal = self.ordinal(company_id, entity_set, key)
+        if ordinal is None:
+            raise KeyError(key)
+        return self.etag_of(company_id, entity_set, ordinal,
+                            self._record(self.state(company_id, entity_set), ordinal))
+
+    def iter(self, company_id: str, entity_set: str, *, start: int = 0,
+             parent_key: str | None = None) -> Iterator[tuple[int, dict]]:
+        state = self.state(company_id, entity_set)
+        base, over, deleted = state.base, state.over, state.deleted
+        if parent_key is not None:
+            yield from self._iter_children(company_id, state, parent_key, start)
+            return
+        for ordinal in range(start, base.count):
+            if ordinal in deleted:
+                continue
+            record = over.get(ordinal)
+            yield ordinal, (dict(record) if record is not None else base.build(ordinal))
+        for ordinal in list(state.inserted):
+            if ordinal >= start and ordinal not in deleted:
+                yield ordinal, dict(over[ordinal])
+
+    def _iter_children(self, company_id: str, state: _SetState, parent_key: str,
+                       start: int) -> Iterator[tuple[int, dict]]:
+        parent_set, fk = schema()[state.base.name].parent  # type: ignore[misc]
+        parent_key = parent_key.lower()
+        parent_ordinal = self.ordinal(company_id, parent_set, parent_key)
+        if parent_ordinal is None:
+            return
+        for ordinal in state.base.children_of(parent_ordinal):
+            if ordinal >= start and ordinal not in state.deleted:
+                yield ordinal, self._record(state, ordinal)
+        for ordinal in list(state.inserted):
+            record = state.over[ordinal]
+            if ordinal >= start and ordinal not in state.deleted and \
+                    str(record.get(fk, "")).lower() == parent_key:
+                yield ordinal, dict(record)
+
+    def find(self, company_id: str, entity_set: str, field: str, value: str) -> dict | None:
+        """The first live record whose ``field`` equals ``value`` (case-insensitive, as BC
+        uppercases Code fields), e.g. ``find(cid, "customers", "number", "C000010")``."""
+        state = self.state(company_id, entity_set)
+        wanted = str(value).upper()
+        for ordinal, record in state.over.items():
+            if ordinal not in state.deleted and str(record.get(field, "")).upper() == wanted:
+                return dict(record)
+        finder = getattr(state.base, "finders", {}).get(field)
+        if finder is not None:
+            index = finder(wanted)
+            candidates: range | list[int] = [] if index is None else [index]
+        else:
+            candidates = range(state.base.count) if state.base.count <= 20_000 else []
+        for index in candidates:
+            if 0 <= index < state.base.count and index not in state.deleted and \
+                    index not in state.over:
+                record = state.base.build(index)
+                if str(record.get(field, "")).upper() == wanted:
+                    return record
+        return None
+
+    def count(self, company_id: str, entity_set: str, parent_key: str | None = None) -> int:
+        state = self.state(company_id, entity_set)
+        if parent_key is None:
+            inserted_live = sum(1 for o in state.inserted if o not in state.deleted)
+            deleted_base = sum(1 for o in state.deleted if o < state.base.count)
+            return state.base.count - deleted_base + inserted_live
+        return sum(1 for _ in self.iter(company_id, entity_set, parent_key=parent_key))
+
+    # -- writes ----------------------------------------------------------------------------
+    def on_change(self, callback: ChangeListener) -> None:
+        self._listeners.append(callback)
+
+    def _notify(self, company_id: str, entity_set: str, key: str, change: str,
+                record: dict | None) -> None:
+        for listener in list(self._listeners):
+            listener(company_id, entity_set, key, change, record)
+
+    def _stamp(self, entity_set: str, record: dict) -> None:
+        modified = schema()[entity_set].modified_field
+        if modified and modified != "systemModifiedAt":
+            record[modified] = format_datetime(self.clock.now())
+
+    def next_ordinal(self, company_id: str, entity_set: str) -> int:
+        state = self.state(company_id, entity_set)
+        return max(state.base.count, state.inserted[-1] + 1 if state.inserted else 0)
+
+    def insert(self, company_id: str, entity_set: str, record: dict) -> dict:
+        with self.lock:
+            state = self.state(company_id, entity_set)
+            ordinal = self.next_ordinal(company_id, entity_set)
+            record = dict(record)
+            if not record.get("id") or record["id"] == BLANK_GUID:
+                record["id"] = state.base.key(ordinal)
+            self._stamp(entity_set, record)
+            state.over[ordinal] = record
+            state.inserted.append(ordinal)
+            state.versions[ordinal] = 1
+            self._after_change(company_id, entity_set, record, "created")
+            return dict(record)
+
+    def update(self, company_id: str, entity_set: str, key: str, changes: dict) -> dict:
+        with self.lock:
+            state = self.state(company_id, entity_set)
+            ordinal = self.ordinal(company_id, entity_set, key)
+            if ordinal is None:
+                raise KeyError(key)
+            record = self._record(state, ordinal)
+            record.update(changes)
+            self._stamp(entity_set, record)
+            state.over[ordinal] = record
+            state.versions[ordinal] = state.versions.get(ordinal, 0) + 1
+            self._after_change(company_id, entity_set, record, "updated")
+            return dict(record)
+
+    def remove(self, company_id: str, entity_set: str, key: str) -> None:
+        with self.lock:
+            state = self.state(company_id, entity_set)
+            ordinal = self.ordinal(company_id, entity_set, key)
+            if ordinal is None:
+                raise KeyError(key)
+            record = self._record(state, ordinal)
+            # BC deletes a document's lines (and an item's variants) with it.
+            for child in schema()[entity_set].children.values():
+                if (company_id.lower(), child) in self._states or \
+                        child in self.company(company_id).sets:
+                    child_state = self.state(company_id, child)
+                    for child_ordinal, _ in list(self.iter(company_id, child,
+                                                           parent_key=record["id"])):
+                        child_state.deleted.add(child_ordinal)
+                        child_state.over.pop(child_ordinal, None)
+            state.deleted.add(ordinal)
+            state.over.pop(ordinal, None)
+            self._after_change(company_id, entity_set, record, "deleted")
+
+    def _after_change(self, company_id: str, entity_set: str, record: dict, change: str) -> None:
+        self._notify(company_id, entity_set, record["id"], change,
+                     None if change == "deleted" else dict(record))
+        parent = schema()[entity_set].parent
+        if parent is None:
+            return
+        parent_set, fk = parent
+        parent_key = str(record.get(fk, ""))
+        if self.ordinal(company_id, parent_set, parent_key) is None:
+            return
+        lines = [r for _, r in self.iter(company_id, entity_set, parent_key=parent_key)]
+        changes = _totals.header_totals(parent_set, lines)
+        # A line write is a write of the document: new ETag and lastModifiedDateTime
+        # (API-FACTS §4).
+        self.update(company_id, parent_set, parent_key, changes)
+
+    def next_number(self, company_id: str, series: str) -> str:
+        with self.lock:
+            key = (company_id.lower(), series)
+            if key not in self._counters:
+                base_set = _BASE_SERIES.get(series, series)
+                sets = self.company(company_id).sets
+                generated = sets[base_set].count if base_set in sets else 0
+                posted_base = series in _BASE_SERIES or base_set not in (
+                    "salesInvoices", "purchaseInvoices")
+                self._counters[key] = generated if posted_base else 0
+            n = self._counters[key]
+            self._counters[key] = n + 1
+            fmt = SERIES.get(series, lambda n: f"{series.upper()[:10]}{n + 1:06d}")
+            return fmt(n)
+
+    # -- transactions ----------------------------------------------------------------------
+    def snapshot(self) -> object:
+        with self.lock:
+            return copy.deepcopy(({k: (s.over, s.deleted, s.versions, s.inserted)
+                                   for k, s in self._states.items()}, self._counters))
+
+    def restore(self, snapshot: object) -> None:
+        with self.lock:
+            states, counters = copy.deepcopy(snapshot)  # type: ignore[misc]
+            for key, state in self._states.items():
+                over, deleted, versions, inserted = states.get(key, ({}, set(), {}, []))
+                state.over, state.deleted, state.versions, state.inserted = (
+                    over, deleted, versions, inserted)
+            self._counters = counters

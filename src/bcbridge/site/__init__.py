@@ -1,0 +1,1 @@
+"""The ready site: bcbridge as a standalone Django project (``bcbridge.site.settings``)."""

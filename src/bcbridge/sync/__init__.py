@@ -1,0 +1,1 @@
+"""Bringing BC data into the local database."""

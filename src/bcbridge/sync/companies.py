@@ -1,0 +1,63 @@
+"""Load the companies of a connection's environment into :class:`~bcbridge.models.Company`."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from bcbridge.entities import BC
+from bcbridge.models import Company, Connection
+
+__all__ = ["load_companies"]
+
+
+def load_companies(connection: Connection, bc: BC | None = None, *, select: list[str] | None = None) -> list[Company]:
+    """Fetch ``GET companies`` and upsert them; companies BC no longer lists get ``present=False``.
+
+    Args:
+        connection: The connection to load.
+        bc: A facade to reuse (default: a new one, closed afterwards).
+        select: Company ids or names to mark selected (others keep their selection). When
+            nothing is selected yet and BC lists exactly one company, that one is selected.
+
+    Returns:
+        The companies BC listed, in BC's order.
+
+    Raises:
+        bcbridge.exceptions.BCBridgeError: BC or Entra refused or could not be reached;
+            nothing is changed then.
+    """
+    owned = bc is None
+    bc = bc or BC(connection)
+    try:
+        records = bc.companies()
+    finally:
+        if owned:
+            bc.close()
+    wanted = {value.lower() for value in (select or [])}
+    now = timezone.now()
+    with transaction.atomic():
+        seen: list[Company] = []
+        for record in records:
+            company, _ = Company.objects.update_or_create(
+                connection=connection,
+                bc_id=record["id"],
+                defaults={
+                    "name": record.get("name", ""),
+                    "display_name": record.get("displayName", ""),
+                    "business_profile_id": record.get("businessProfileId", ""),
+                    "system_version": str(record.get("systemVersion", "")),
+                    "present": True,
+                    "raw": record,
+                    "loaded_at": now,
+                },
+            )
+            if wanted and {str(company.bc_id).lower(), company.name.lower(), company.display_name.lower()} & wanted:
+                company.selected = True
+                company.save(update_fields=["selected"])
+            seen.append(company)
+        connection.companies.exclude(pk__in=[c.pk for c in seen]).update(present=False, selected=False)
+        if len(seen) == 1 and not connection.companies.filter(selected=True).exists():
+            seen[0].selected = True
+            seen[0].save(update_fields=["selected"])
+    return seen

@@ -1,0 +1,13 @@
+"""URLs of the bcbridge app; include them under any prefix (the ready site uses ``bcbridge/``)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from bcbridge.views.oauth import oauth_callback
+
+app_name = "bcbridge"
+
+urlpatterns = [
+    path("oauth/callback/", oauth_callback, name="oauth-callback"),
+]

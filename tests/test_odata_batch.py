@@ -1,0 +1,172 @@
+"""$batch: building, chunking at 100, atomic groups, mapping answers back, inner errors."""
+
+from __future__ import annotations
+
+import httpx
+import orjson
+import pytest
+
+from bcbridge.exceptions import ConcurrencyConflict, NotFound, ServerError
+from bcbridge.http import BCClient, RetryPolicy
+from bcbridge.odata import MAX_BATCH, BatchRequest, send_batch
+
+ROOT = "https://api.bc.test/v2.0/t/production/api/v2.0/"
+
+
+class Echo:
+    """Answers each inner request; ids are answered in reverse order to test the mapping."""
+
+    def __init__(self, fail: dict[str, tuple[int, str]] | None = None, with_ids: bool = True):
+        self.fail = fail or {}
+        self.with_ids = with_ids
+        self.payloads: list[dict] = []
+        self.headers: list[httpx.Headers] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        assert request.url == ROOT + "$batch"
+        payload = orjson.loads(request.content)
+        self.payloads.append(payload)
+        self.headers.append(request.headers)
+        responses = []
+        for item in payload["requests"]:
+            if item["id"] in self.fail:
+                status, code = self.fail[item["id"]]
+                answer = {
+                    "status": status,
+                    "headers": {"Content-Type": "application/json"},
+                    "body": {"error": {"code": code, "message": "Nope.  CorrelationId:  x."}},
+                }
+            elif item["method"] == "DELETE":
+                answer = {"status": 204, "headers": {}}
+            else:
+                answer = {"status": 200, "headers": {}, "body": {"url": item["url"]}}
+            answer["id"] = item["id"] if self.with_ids else None
+            responses.append(answer)
+        if self.with_ids:
+            responses.reverse()
+        return httpx.Response(200, json={"responses": responses})
+
+
+def client_for(handler) -> BCClient:
+    return BCClient(
+        ROOT, None, transport=httpx.MockTransport(handler), retry=RetryPolicy(max_attempts=1)
+    )
+
+
+def test_build_and_map_back_by_id():
+    batch = BatchRequest()
+    a = batch.get("companies(1)/items(2)")
+    b = batch.patch("companies(1)/items(3)", {"unitPrice": 5}, etag='W/"e"')
+    c = batch.delete("companies(1)/items(4)", etag="*")
+    echo = Echo()
+    results = send_batch(client_for(echo), batch, isolation="snapshot")
+    assert [r.operation.id for r in results] == [a, b, c]
+    assert results[0].value() == {"url": "companies(1)/items(2)"}
+    assert results[2].status == 204 and results[2].value() is None
+    sent = echo.payloads[0]["requests"]
+    assert sent[1] == {
+        "id": b,
+        "method": "PATCH",
+        "url": "companies(1)/items(3)",
+        "body": {"unitPrice": 5},
+        "headers": {"If-Match": 'W/"e"', "Content-Type": "application/json"},
+    }
+    assert "body" not in sent[0] and "headers" not in sent[0]
+    assert echo.headers[0]["Isolation"] == "snapshot"
+
+
+def test_inner_errors_become_exception_classes():
+    batch = BatchRequest()
+    batch.get("companies(1)/items(2)")
+    batch.patch("companies(1)/items(3)", {"x": 1}, etag='W/"old"')
+    batch.get("companies(1)/items(9)")
+    results = send_batch(
+        client_for(Echo({"2": (409, "Request_EntityChanged"), "3": (404, "BadRequest_NotFound")})),
+        batch,
+    )
+    assert results[0].ok
+    assert isinstance(results[1].error, ConcurrencyConflict)
+    assert results[1].error.message == "Nope."
+    assert results[1].error.method == "PATCH"
+    assert results[1].error.url == "companies(1)/items(3)"
+    with pytest.raises(ConcurrencyConflict):
+        results[1].value()
+    assert isinstance(results[2].error, NotFound)
+
+
+def test_chunks_of_at_most_100_in_order():
+    batch = BatchRequest()
+    for n in range(250):
+        batch.get(f"companies(1)/items({n})")
+    echo = Echo()
+    results = send_batch(client_for(echo), batch)
+    assert [len(p["requests"]) for p in echo.payloads] == [100, 100, 50]
+    assert [r.value()["url"] for r in results] == [f"companies(1)/items({n})" for n in range(250)]
+    assert len(batch.chunks(30)) == 9
+
+
+def test_atomic_groups_are_never_split():
+    batch = BatchRequest()
+    for n in range(95):
+        batch.get(f"x({n})")
+    with batch.atomic() as group:
+        for n in range(10):
+            batch.post("salesOrders", {"n": n})
+    batch.get("y")
+    chunks = batch.chunks()
+    assert [len(c) for c in chunks] == [95, 11]
+    assert all(op.atomicity_group == group for op in chunks[1][:10])
+    assert chunks[1][0].to_json()["atomicityGroup"] == group
+
+
+def test_depends_on_chains_stay_together():
+    batch = BatchRequest()
+    for n in range(99):
+        batch.get(f"x({n})")
+    first = batch.post("salesOrders", {"a": 1})
+    batch.post("salesOrderLines", {"b": 1}, depends_on=[first])
+    chunks = batch.chunks()
+    assert [len(c) for c in chunks] == [99, 2]
+    assert chunks[1][1].to_json()["dependsOn"] == [first]
+
+
+def test_oversized_group_and_bad_input_are_refused():
+    batch = BatchRequest()
+    with batch.atomic():
+        for n in range(MAX_BATCH + 1):
+            batch.post("salesOrders", {"n": n})
+    with pytest.raises(ValueError, match="travel together"):
+        batch.chunks()
+    with pytest.raises(ValueError, match="duplicate"):
+        batch.get("x", id="1")
+    with pytest.raises(ValueError, match="unknown"):
+        batch.get("x", depends_on=["nope"])
+    with pytest.raises(ValueError, match="relative"):
+        batch.get("https://evil.test/x")
+    with pytest.raises(ValueError):
+        batch.chunks(101)
+
+
+def test_answers_without_ids_map_by_position():
+    batch = BatchRequest()
+    batch.get("a")
+    batch.get("b")
+    results = send_batch(client_for(Echo(with_ids=False)), batch)
+    assert [r.value()["url"] for r in results] == ["a", "b"]
+
+
+def test_missing_answer_is_a_server_error():
+    def short(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"responses": [{"id": "1", "status": 200, "body": {}}]})
+
+    batch = BatchRequest()
+    batch.get("a")
+    batch.get("b")
+    with pytest.raises(ServerError, match="no response for operation '2'"):
+        send_batch(client_for(short), batch)
+
+    def garbage(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html/>")
+
+    with pytest.raises(ServerError, match="not a JSON batch answer"):
+        send_batch(client_for(garbage), batch)
