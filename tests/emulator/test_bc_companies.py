@@ -115,7 +115,8 @@ def test_metadata_describes_types_keys_enums_navigation_and_actions(
     assert answer.headers["content-type"].startswith("application/xml")
     document = ET.fromstring(answer.content)
     namespace = document.find(f".//{EDM}Schema")
-    assert namespace is not None and namespace.get("Namespace") == "Microsoft.NAV"
+    assert namespace is not None
+    assert namespace.get("Namespace") == "Microsoft.NAV"
     types = {t.get("Name"): t for t in namespace.findall(f"{EDM}EntityType")}
     item = types["item"]
     properties = [(p.get("Name"), p.get("Type")) for p in item.findall(f"{EDM}Property")]
@@ -125,7 +126,8 @@ def test_metadata_describes_types_keys_enums_navigation_and_actions(
     assert ("unitPrice", "Edm.Decimal") in properties
     assert ("lastModifiedDateTime", "Edm.DateTimeOffset") in properties
     key = item.find(f"{EDM}Key/{EDM}PropertyRef")
-    assert key is not None and key.get("Name") == "id"
+    assert key is not None
+    assert key.get("Name") == "id"
     navigation = {n.get("Name"): n for n in item.findall(f"{EDM}NavigationProperty")}
     assert navigation["itemVariants"].get("Type") == "Collection(Microsoft.NAV.itemVariant)"
     assert navigation["itemVariants"].get("ContainsTarget") == "true"

@@ -4,18 +4,69 @@ from __future__ import annotations
 
 from bcbridge.models.connection import Company, Connection, GrantType, TokenStatus
 from bcbridge.models.endpoint import ApiEndpoint, EndpointKind, HttpMethod, RequestLog
+from bcbridge.models.finance import GeneralLedgerEntry
+from bcbridge.models.inventory import Item, ItemVariant, Location
+from bcbridge.models.mirror import MirroredModel, MirrorRecord
+from bcbridge.models.outbox import (
+    ConflictPolicy,
+    ExternalIdMap,
+    FieldMapping,
+    FieldTransform,
+    OutboxMessage,
+    OutboxOperation,
+    OutboxStatus,
+)
+from bcbridge.models.purchasing import PurchaseInvoice, PurchaseInvoiceLine, Vendor
 from bcbridge.models.ratelimit import RateLimitBucket, RateLimitHit, RateLimitLease
+from bcbridge.models.sales import (
+    Customer,
+    SalesInvoice,
+    SalesInvoiceLine,
+    SalesOrder,
+    SalesOrderLine,
+    SalesShipment,
+    SalesShipmentLine,
+)
+from bcbridge.models.sync import RunnerJob, SyncConfig, SyncMode, SyncRun, SyncState
 
 __all__ = [
     "ApiEndpoint",
     "Company",
+    "ConflictPolicy",
     "Connection",
+    "Customer",
     "EndpointKind",
+    "ExternalIdMap",
+    "FieldMapping",
+    "FieldTransform",
+    "GeneralLedgerEntry",
     "GrantType",
     "HttpMethod",
+    "Item",
+    "ItemVariant",
+    "Location",
+    "MirrorRecord",
+    "MirroredModel",
+    "OutboxMessage",
+    "OutboxOperation",
+    "OutboxStatus",
+    "PurchaseInvoice",
+    "PurchaseInvoiceLine",
     "RateLimitBucket",
     "RateLimitHit",
     "RateLimitLease",
     "RequestLog",
+    "RunnerJob",
+    "SalesInvoice",
+    "SalesInvoiceLine",
+    "SalesOrder",
+    "SalesOrderLine",
+    "SalesShipment",
+    "SalesShipmentLine",
+    "SyncConfig",
+    "SyncMode",
+    "SyncRun",
+    "SyncState",
     "TokenStatus",
+    "Vendor",
 ]

@@ -34,7 +34,7 @@ NO_LINES_ERR = "Please add at least one line item to the estimate."
 NOTHING_TO_POST_ERR = "There is nothing to post."
 
 
-def order_lines(store: Any, company_id: str, order_id: str) -> list[dict]:
+def order_lines(store: Any, company_id: str, order_id: str) -> list[dict[str, Any]]:
     """The order's lines in line order."""
     lines = [r for _, r in store.iter(company_id, "salesOrderLines", parent_key=order_id)]
     return sorted(lines, key=lambda line: int(line.get("sequence") or 0))
@@ -44,16 +44,17 @@ def _num(value: object) -> float:
     return float(value or 0)
 
 
-def _outstanding(line: dict) -> float:
+def _outstanding(line: dict[str, Any]) -> float:
     return max(0.0, _num(line.get("quantity")) - _num(line.get("shippedQuantity")))
 
 
-def _to_invoice(line: dict) -> float:
+def _to_invoice(line: dict[str, Any]) -> float:
     return max(0.0, _num(line.get("shippedQuantity")) - _num(line.get("invoicedQuantity")))
 
 
-def post_order(store: Any, company_id: str, order_id: str, *, ship: dict[str, float] | None,
-               invoice: bool) -> dict[str, dict | None]:
+def post_order(
+    store: Any, company_id: str, order_id: str, *, ship: dict[str, float] | None, invoice: bool
+) -> dict[str, dict[str, Any] | None]:
     """Post a sales order.
 
     Args:
@@ -81,7 +82,7 @@ def post_order(store: Any, company_id: str, order_id: str, *, ship: dict[str, fl
     if is_blank_date(posting_date):
         posting_date = today(store)
 
-    shipped: list[tuple[dict, float]] = []
+    shipped: list[tuple[dict[str, Any], float]] = []
     for line in lines:
         if line.get("lineType") == "Comment":
             continue
@@ -93,16 +94,15 @@ def post_order(store: Any, company_id: str, order_id: str, *, ship: dict[str, fl
         if quantity > 0:
             shipped.append((line, quantity))
 
-    updates: dict[str, dict] = {str(line["id"]): {} for line in lines}
+    updates: dict[str, dict[str, Any]] = {str(line["id"]): {} for line in lines}
     shipment = None
     if shipped:
         shipment = _post_shipment(store, company_id, order, shipped, posting_date)
         adjust_inventory(store, company_id, shipped, -1)
         for line, quantity in shipped:
-            updates[str(line["id"])]["shippedQuantity"] = _number(
-                _num(line.get("shippedQuantity")) + quantity)
+            updates[str(line["id"])]["shippedQuantity"] = _number(_num(line.get("shippedQuantity")) + quantity)
 
-    invoiced: list[tuple[dict, float]] = []
+    invoiced: list[tuple[dict[str, Any], float]] = []
     if invoice:
         for line in lines:
             new_shipped = updates[str(line["id"])].get("shippedQuantity", line.get("shippedQuantity"))
@@ -115,8 +115,14 @@ def post_order(store: Any, company_id: str, order_id: str, *, ship: dict[str, fl
     posted_invoice = None
     if invoiced:
         posted_invoice = _post_invoice(store, company_id, order, invoiced, posting_date)
-        adjust_balance(store, company_id, "customers", order.get("customerId"), "balanceDue",
-                       float(posted_invoice.get("totalAmountIncludingTax") or 0))
+        adjust_balance(
+            store,
+            company_id,
+            "customers",
+            order.get("customerId"),
+            "balanceDue",
+            float(posted_invoice.get("totalAmountIncludingTax") or 0),
+        )
 
     fully_done = True
     for line in lines:
@@ -124,24 +130,29 @@ def post_order(store: Any, company_id: str, order_id: str, *, ship: dict[str, fl
         merged = {**line, **change}
         change["shipQuantity"] = _number(_outstanding(merged))
         change["invoiceQuantity"] = _number(_to_invoice(merged))
-        if line.get("lineType") != "Comment" and (
-                _outstanding(merged) > 0 or _to_invoice(merged) > 0):
+        if line.get("lineType") != "Comment" and (_outstanding(merged) > 0 or _to_invoice(merged) > 0):
             fully_done = False
         store.update(company_id, "salesOrderLines", str(line["id"]), change)
     if fully_done and invoice:
         store.remove(company_id, "salesOrders", order_id)
         return {"shipment": shipment, "invoice": posted_invoice, "order": None}
     fully_shipped = all(
-        _outstanding({**line, **updates[str(line["id"])]}) <= 0
-        for line in lines if line.get("lineType") != "Comment")
+        _outstanding({**line, **updates[str(line["id"])]}) <= 0 for line in lines if line.get("lineType") != "Comment"
+    )
     remaining = store.update(company_id, "salesOrders", order_id, {"fullyShipped": fully_shipped})
     return {"shipment": shipment, "invoice": posted_invoice, "order": remaining}
 
 
-def _post_shipment(store: Any, company_id: str, order: dict, shipped: list[tuple[dict, float]],
-                   posting_date: object) -> dict:
+def _post_shipment(
+    store: Any,
+    company_id: str,
+    order: dict[str, Any],
+    shipped: list[tuple[dict[str, Any], float]],
+    posting_date: object,
+) -> dict[str, Any]:
     header = build_record(
-        "salesShipments", order,
+        "salesShipments",
+        order,
         number=store.next_number(company_id, "salesShipments"),
         invoiceDate=order.get("orderDate") or posting_date,
         postingDate=posting_date,
@@ -152,7 +163,8 @@ def _post_shipment(store: Any, company_id: str, order: dict, shipped: list[tuple
     )
     lines = [
         build_record(
-            "salesShipmentLines", line,
+            "salesShipmentLines",
+            line,
             lineType=SHIPMENT_LINE_TYPES.get(str(line.get("lineType")), " "),
             quantity=_number(quantity),
             shipmentDate=posting_date,
@@ -162,10 +174,16 @@ def _post_shipment(store: Any, company_id: str, order: dict, shipped: list[tuple
     return insert_document(store, company_id, "salesShipments", header, "salesShipmentLines", lines)
 
 
-def _post_invoice(store: Any, company_id: str, order: dict, invoiced: list[tuple[dict, float]],
-                  posting_date: object) -> dict:
+def _post_invoice(
+    store: Any,
+    company_id: str,
+    order: dict[str, Any],
+    invoiced: list[tuple[dict[str, Any], float]],
+    posting_date: object,
+) -> dict[str, Any]:
     header = build_record(
-        "salesInvoices", order,
+        "salesInvoices",
+        order,
         number=store.next_number(company_id, "postedSalesInvoices"),
         invoiceDate=order.get("orderDate") or posting_date,
         postingDate=posting_date,
@@ -174,12 +192,15 @@ def _post_invoice(store: Any, company_id: str, order: dict, invoiced: list[tuple
         orderNumber=order.get("number", ""),
         status="Open",
     )
-    lines = [build_record("salesInvoiceLines", line, quantity=_number(quantity))
-             for line, quantity in invoiced]
+    lines = [build_record("salesInvoiceLines", line, quantity=_number(quantity)) for line, quantity in invoiced]
     stored = insert_document(store, company_id, "salesInvoices", header, "salesInvoiceLines", lines)
     if "remainingAmount" in stored:
-        stored = store.update(company_id, "salesInvoices", stored["id"],
-                              {"remainingAmount": stored.get("totalAmountIncludingTax", 0)})
+        stored = store.update(
+            company_id,
+            "salesInvoices",
+            stored["id"],
+            {"remainingAmount": stored.get("totalAmountIncludingTax", 0)},
+        )
     return dict(stored)
 
 

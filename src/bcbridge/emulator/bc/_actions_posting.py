@@ -27,8 +27,13 @@ __all__ = [
 #: Document line type (``NAV.invoiceLineAggLineType``) -> shipment line type
 #: (``NAV.salesLineType``); the two enums differ (API-FACTS §7.2).
 SHIPMENT_LINE_TYPES = {
-    "Comment": " ", "Account": "G/L Account", "Item": "Item", "Resource": "Resource",
-    "Fixed Asset": "Fixed Asset", "Charge": "Charge Item", "Value": " ",
+    "Comment": " ",
+    "Account": "G/L Account",
+    "Item": "Item",
+    "Resource": "Resource",
+    "Fixed Asset": "Fixed Asset",
+    "Charge": "Charge Item",
+    "Value": " ",
 }
 
 
@@ -42,7 +47,7 @@ def today(store: Any) -> str:
     return str(store.clock.now().date().isoformat())
 
 
-def build_record(entity_set: str, *sources: dict, **values: object) -> dict:
+def build_record(entity_set: str, *sources: dict[str, Any], **values: object) -> dict[str, Any]:
     """A complete record of ``entity_set`` in JSON field order.
 
     Each field takes its value from ``values``, else from the first of ``sources`` that has
@@ -74,8 +79,9 @@ def code_of(store: Any, company_id: str, entity_set: str, key: object) -> str:
     return str(record.get("code", "")) if record else ""
 
 
-def insert_document(store: Any, company_id: str, header_set: str, header: dict,
-                    line_set: str, lines: list[dict]) -> dict:
+def insert_document(
+    store: Any, company_id: str, header_set: str, header: dict[str, Any], line_set: str, lines: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Insert a header and its lines; lines get ``documentId`` and computed amounts.
 
     Returns the header as stored after its lines (totals included).
@@ -91,7 +97,7 @@ def insert_document(store: Any, company_id: str, header_set: str, header: dict,
     return store.get(company_id, header_set, stored["id"]) or stored
 
 
-def adjust_inventory(store: Any, company_id: str, lines: list[tuple[dict, float]], sign: int) -> None:
+def adjust_inventory(store: Any, company_id: str, lines: list[tuple[dict[str, Any], float]], sign: int) -> None:
     """Move item inventory by ``sign * quantity`` for each (line, quantity) of an item line.
 
     BC posts item ledger entries; the API's ``items.inventory`` is their sum.
@@ -109,8 +115,7 @@ def adjust_inventory(store: Any, company_id: str, lines: list[tuple[dict, float]
         store.update(company_id, "items", item_id, {"inventory": _number(value)})
 
 
-def adjust_balance(store: Any, company_id: str, entity_set: str, key: object, field: str,
-                   amount: float) -> None:
+def adjust_balance(store: Any, company_id: str, entity_set: str, key: object, field: str, amount: float) -> None:
     """Add ``amount`` to a customer's ``balanceDue`` or a vendor's ``balance``."""
     if not key or key == BLANK_GUID or not amount:
         return

@@ -130,7 +130,11 @@ def resolve_url(item: InnerRequest, route_prefix: str, locations: dict[str, str]
     if reference:
         target = locations.get(reference["id"])
         if target is None:
-            raise BCError(400, "BadRequest_InvalidRequestUrl", f"The reference '${reference['id']}' does not name an earlier result.")
+            raise BCError(
+                400,
+                "BadRequest_InvalidRequestUrl",
+                f"The reference '${reference['id']}' does not name an earlier result.",
+            )
         url = target + reference["rest"]
     parts = urlsplit(url)
     path = parts.path
@@ -139,13 +143,15 @@ def resolve_url(item: InnerRequest, route_prefix: str, locations: dict[str, str]
     return path, parts.query
 
 
-def run_inner(
-    bc: Any, outer: Request, route_prefix: str, item: InnerRequest, locations: dict[str, str]
-) -> Response:
+def run_inner(bc: Any, outer: Request, route_prefix: str, item: InnerRequest, locations: dict[str, str]) -> Response:
     """Build a WSGI environ for ``item`` and dispatch it through the whole emulator."""
     path, query = resolve_url(item, route_prefix, locations)
     if not path.startswith("/v2.0/"):
-        raise BCError(400, "BadRequest_InvalidRequestUrl", f"The request URI '{item.url}' is not valid for a batch request.")
+        raise BCError(
+            400,
+            "BadRequest_InvalidRequestUrl",
+            f"The request URI '{item.url}' is not valid for a batch request.",
+        )
     if path.rstrip("/").endswith("/$batch"):
         raise BCError(400, "BadRequest", "A batch request cannot contain another batch request.")
     headers = dict(item.headers)
@@ -189,7 +195,7 @@ def _with_company(bc: Any, route_prefix: str, path: str, company: str) -> str:
     prefix = route_prefix + "/"
     if not path.startswith(prefix):
         return path
-    rest = path[len(prefix):]
+    rest = path[len(prefix) :]
     if _UNSCOPED.match(rest):
         return path
     wanted = company.strip().lower()

@@ -20,8 +20,15 @@ if TYPE_CHECKING:
 
 __all__ = ["metadata_response", "metadata_xml", "service_document"]
 
-_EDM = {"GUID": "Edm.Guid", "string": "Edm.String", "date": "Edm.Date", "decimal": "Edm.Decimal",
-        "integer": "Edm.Int32", "datetime": "Edm.DateTimeOffset", "boolean": "Edm.Boolean"}
+_EDM = {
+    "GUID": "Edm.Guid",
+    "string": "Edm.String",
+    "date": "Edm.Date",
+    "decimal": "Edm.Decimal",
+    "integer": "Edm.Int32",
+    "datetime": "Edm.DateTimeOffset",
+    "boolean": "Edm.Boolean",
+}
 _SETS = ("companies", "warehouseShipments", "warehouseShipmentLines")
 
 
@@ -37,31 +44,45 @@ def _entity_type(name: str, types: dict[str, str], navigation: str = "") -> str:
     not_null = ' Nullable="false"'
     props = "".join(
         f'<Property Name="{field}" Type="{_EDM[kind]}"{not_null if field == "id" else ""} />'
-        for field, kind in types.items())
-    return (f'<EntityType Name="{name}"><Key><PropertyRef Name="id" /></Key>{props}{navigation}'
-            "</EntityType>")
+        for field, kind in types.items()
+    )
+    return f'<EntityType Name="{name}"><Key><PropertyRef Name="id" /></Key>{props}{navigation}</EntityType>'
 
 
 @functools.cache
 def metadata_xml() -> str:
     """The EDMX document of the route."""
-    company = {"id": "GUID", "systemVersion": "string", "name": "string", "displayName": "string",
-               "businessProfileId": "string"}
-    lines_nav = ('<NavigationProperty Name="warehouseShipmentLines" '
-                 'Type="Collection(Microsoft.NAV.warehouseShipmentLine)" ContainsTarget="true" />')
+    company = {
+        "id": "GUID",
+        "systemVersion": "string",
+        "name": "string",
+        "displayName": "string",
+        "businessProfileId": "string",
+    }
+    lines_nav = (
+        '<NavigationProperty Name="warehouseShipmentLines" '
+        'Type="Collection(Microsoft.NAV.warehouseShipmentLine)" ContainsTarget="true" />'
+    )
     company_nav = "".join(
-        f'<NavigationProperty Name="{name}" Type="Collection(Microsoft.NAV.{entity})" '
-        'ContainsTarget="true" />'
-        for name, entity in (("warehouseShipments", "warehouseShipment"),
-                             ("warehouseShipmentLines", "warehouseShipmentLine")))
+        f'<NavigationProperty Name="{name}" Type="Collection(Microsoft.NAV.{entity})" ContainsTarget="true" />'
+        for name, entity in (
+            ("warehouseShipments", "warehouseShipment"),
+            ("warehouseShipmentLines", "warehouseShipmentLine"),
+        )
+    )
     actions = "".join(
         f'<Action Name="{name}" IsBound="true"><Parameter Name="bindingParameter" '
         'Type="Microsoft.NAV.warehouseShipment" /></Action>'
-        for name in ("registerPick", "post"))
+        for name in ("registerPick", "post")
+    )
     container = "".join(
         f'<EntitySet Name="{name}" EntityType="Microsoft.NAV.{entity}" />'
-        for name, entity in (("companies", "company"), ("warehouseShipments", "warehouseShipment"),
-                             ("warehouseShipmentLines", "warehouseShipmentLine")))
+        for name, entity in (
+            ("companies", "company"),
+            ("warehouseShipments", "warehouseShipment"),
+            ("warehouseShipmentLines", "warehouseShipmentLine"),
+        )
+    )
     return (
         '<?xml version="1.0" encoding="utf-8"?>'
         '<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">'

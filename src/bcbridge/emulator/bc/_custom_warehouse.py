@@ -48,26 +48,45 @@ _AGENTS = ("DHL", "FEDEX", "UPS", "OWN LOG.")
 
 #: Field -> type of the two entities, in JSON order (types as in entities.json).
 HEADER_TYPES = {
-    "id": "GUID", "number": "string", "locationCode": "string", "status": "string",
-    "shipmentDate": "date", "sourceDocument": "string", "sourceNumber": "string",
-    "customerNumber": "string", "shippingAgentCode": "string", "lastModifiedDateTime": "datetime",
+    "id": "GUID",
+    "number": "string",
+    "locationCode": "string",
+    "status": "string",
+    "shipmentDate": "date",
+    "sourceDocument": "string",
+    "sourceNumber": "string",
+    "customerNumber": "string",
+    "shippingAgentCode": "string",
+    "lastModifiedDateTime": "datetime",
 }
 LINE_TYPES = {
-    "id": "GUID", "documentId": "GUID", "lineNumber": "integer", "sourceDocument": "string",
-    "sourceNumber": "string", "sourceLineNumber": "integer", "itemNumber": "string",
-    "variantCode": "string", "description": "string", "locationCode": "string",
-    "binCode": "string", "unitOfMeasureCode": "string", "quantity": "decimal",
-    "quantityOutstanding": "decimal", "quantityToShip": "decimal", "quantityPicked": "decimal",
-    "quantityShipped": "decimal", "shipmentDate": "date", "lastModifiedDateTime": "datetime",
+    "id": "GUID",
+    "documentId": "GUID",
+    "lineNumber": "integer",
+    "sourceDocument": "string",
+    "sourceNumber": "string",
+    "sourceLineNumber": "integer",
+    "itemNumber": "string",
+    "variantCode": "string",
+    "description": "string",
+    "locationCode": "string",
+    "binCode": "string",
+    "unitOfMeasureCode": "string",
+    "quantity": "decimal",
+    "quantityOutstanding": "decimal",
+    "quantityToShip": "decimal",
+    "quantityPicked": "decimal",
+    "quantityShipped": "decimal",
+    "shipmentDate": "date",
+    "lastModifiedDateTime": "datetime",
 }
 #: Fields a client may PATCH (lines only; the rest is set by BC).
 EDITABLE_LINE_FIELDS = frozenset({"quantityToShip"})
 
-Shipment = tuple[dict, list[dict]]
+Shipment = tuple[dict[str, Any], list[dict[str, Any]]]
 
 # store -> {(company, id): {field: value}} for headers and lines (the warehouse's own state).
-_STATE: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], dict[str, object]]] = (
-    weakref.WeakKeyDictionary())
+_STATE: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], dict[str, object]]] = weakref.WeakKeyDictionary()
 
 
 def _h(*parts: object) -> int:
@@ -83,7 +102,7 @@ def requires_shipment(location_code: str) -> bool:
     return bool(location_code) and not location_code.upper().startswith("OUT")
 
 
-def order_location(store: Any, company_id: str, order: dict) -> str:
+def order_location(store: Any, company_id: str, order: dict[str, Any]) -> str:
     """The location an order ships from: its first line's warehouse location, else one of
     the company's warehouse locations picked by the order id."""
     for _, line in store.iter(company_id, "salesOrderLines", parent_key=order["id"]):
@@ -92,9 +111,14 @@ def order_location(store: Any, company_id: str, order: dict) -> str:
             location = store.get(company_id, "locations", str(location_id))
             if location and requires_shipment(str(location.get("code"))):
                 return str(location["code"])
-    codes = sorted(str(r.get("code")) for _, r in store.iter(company_id, "locations")
-                   if requires_shipment(str(r.get("code"))))
+    codes = sorted(
+        str(r.get("code")) for _, r in store.iter(company_id, "locations") if requires_shipment(str(r.get("code")))
+    )
     return codes[_h(order["id"]) % len(codes)] if codes else ""
+
+
+def _blank(value: object) -> bool:
+    return not value or value == "0001-01-01"
 
 
 def _num(value: object) -> float:
@@ -113,14 +137,14 @@ def _later(*stamps: object) -> str:
     return max(values, key=key) if values else "0001-01-01T00:00:00Z"
 
 
-def _build(store: Any, company_id: str, ordinal: int, order: dict) -> Shipment | None:
+def _build(store: Any, company_id: str, ordinal: int, order: dict[str, Any]) -> Shipment | None:
     location = order_location(store, company_id, order)
     if not requires_shipment(location):
         return None
     shipment_id = str(uuid.uuid5(_NAMESPACE, f"shipment:{order['id']}"))
     own = _own(store, company_id, shipment_id)
     date = order.get("requestedDeliveryDate")
-    if not date or date == "0001-01-01":
+    if _blank(date):
         date = order.get("orderDate") or "0001-01-01"
     lines = []
     for line in orders.order_lines(store, company_id, order["id"]):
@@ -131,38 +155,53 @@ def _build(store: Any, company_id: str, ordinal: int, order: dict) -> Shipment |
         line_own = _own(store, company_id, line_id)
         item_number = str(line.get("lineObjectNumber", ""))
         h = _h(company_id, item_number)
-        lines.append({
-            "id": line_id, "documentId": shipment_id, "lineNumber": line.get("sequence", 0),
-            "sourceDocument": "Sales Order", "sourceNumber": order.get("number", ""),
-            "sourceLineNumber": line.get("sequence", 0), "itemNumber": item_number,
-            "variantCode": _variant_code(store, company_id, line),
-            "description": line.get("description", ""), "locationCode": location,
-            "binCode": f"{location[:1]}-{h % 9 + 1:02d}-{(h >> 8) % 20 + 1:04d}",
-            "unitOfMeasureCode": line.get("unitOfMeasureCode", ""),
-            "quantity": line.get("quantity", 0), "quantityOutstanding": _number(outstanding),
-            "quantityToShip": _number(min(outstanding, _num(line_own.get("quantityToShip", outstanding)))),
-            "quantityPicked": _number(min(outstanding, _num(line_own.get("quantityPicked", 0)))),
-            "quantityShipped": line.get("shippedQuantity", 0),
-            "shipmentDate": line.get("shipmentDate") or date,
-            "lastModifiedDateTime": _later(order.get("lastModifiedDateTime"), line_own.get("stamp")),
-            "_orderLineId": line["id"],
-        })
+        lines.append(
+            {
+                "id": line_id,
+                "documentId": shipment_id,
+                "lineNumber": line.get("sequence", 0),
+                "sourceDocument": "Sales Order",
+                "sourceNumber": order.get("number", ""),
+                "sourceLineNumber": line.get("sequence", 0),
+                "itemNumber": item_number,
+                "variantCode": _variant_code(store, company_id, line),
+                "description": line.get("description", ""),
+                "locationCode": location,
+                "binCode": f"{location[:1]}-{h % 9 + 1:02d}-{(h >> 8) % 20 + 1:04d}",
+                "unitOfMeasureCode": line.get("unitOfMeasureCode", ""),
+                "quantity": line.get("quantity", 0),
+                "quantityOutstanding": _number(outstanding),
+                "quantityToShip": _number(min(outstanding, _num(line_own.get("quantityToShip", outstanding)))),
+                "quantityPicked": _number(min(outstanding, _num(line_own.get("quantityPicked", 0)))),
+                "quantityShipped": line.get("shippedQuantity", 0),
+                "shipmentDate": date if _blank(line.get("shipmentDate")) else line["shipmentDate"],
+                "lastModifiedDateTime": _later(order.get("lastModifiedDateTime"), line_own.get("stamp")),
+                "_orderLineId": line["id"],
+            }
+        )
     if not lines:
         return None
     header = {
-        "id": shipment_id, "number": f"SH{ordinal + 1:06d}", "locationCode": location,
+        "id": shipment_id,
+        "number": f"SH{ordinal + 1:06d}",
+        "locationCode": location,
         "status": own.get("status") or ("Released" if order.get("status") == "Open" else "Open"),
-        "shipmentDate": date, "sourceDocument": "Sales Order",
-        "sourceNumber": order.get("number", ""), "customerNumber": order.get("customerNumber", ""),
+        "shipmentDate": date,
+        "sourceDocument": "Sales Order",
+        "sourceNumber": order.get("number", ""),
+        "customerNumber": order.get("customerNumber", ""),
         "shippingAgentCode": _AGENTS[_h(order["id"]) % len(_AGENTS)],
-        "lastModifiedDateTime": _later(order.get("lastModifiedDateTime"), own.get("stamp"),
-                                       *(line["lastModifiedDateTime"] for line in lines)),
+        "lastModifiedDateTime": _later(
+            order.get("lastModifiedDateTime"),
+            own.get("stamp"),
+            *(line["lastModifiedDateTime"] for line in lines),
+        ),
         "_orderId": order["id"],
     }
     return header, lines
 
 
-def _variant_code(store: Any, company_id: str, line: dict) -> str:
+def _variant_code(store: Any, company_id: str, line: dict[str, Any]) -> str:
     variant_id = line.get("itemVariantId")
     if not variant_id or variant_id == BLANK_GUID:
         return ""
@@ -186,7 +225,7 @@ def shipment(store: Any, company_id: str, shipment_id: str) -> Shipment | None:
     return next((s for s in shipments(store, company_id) if s[0]["id"] == shipment_id), None)
 
 
-def find_line(store: Any, company_id: str, line_id: str) -> tuple[Shipment, dict] | None:
+def find_line(store: Any, company_id: str, line_id: str) -> tuple[Shipment, dict[str, Any]] | None:
     """The shipment and line with id ``line_id``, or ``None``."""
     line_id = line_id.lower()
     for found in shipments(store, company_id):
@@ -196,7 +235,7 @@ def find_line(store: Any, company_id: str, line_id: str) -> tuple[Shipment, dict
     return None
 
 
-def public(record: dict) -> dict:
+def public(record: dict[str, Any]) -> dict[str, Any]:
     """``record`` without internal fields, with its ``@odata.etag`` first."""
     body = {k: v for k, v in record.items() if not k.startswith("_")}
     return {"@odata.etag": make_etag(body["id"], 0, orjson.dumps(body).decode()), **body}
@@ -206,7 +245,7 @@ def _stamp(store: Any) -> str:
     return format_datetime(store.clock.now())
 
 
-def set_quantity_to_ship(store: Any, company_id: str, line: dict, value: object) -> None:
+def set_quantity_to_ship(store: Any, company_id: str, line: dict[str, Any], value: object) -> None:
     """Validate and store a new ``quantityToShip`` (0 .. quantityOutstanding).
 
     Raises:
@@ -217,7 +256,11 @@ def set_quantity_to_ship(store: Any, company_id: str, line: dict, value: object)
     if isinstance(value, bool) or not isinstance(value, int | float):
         from bcbridge.emulator.errors import BCError
 
-        raise BCError(400, "BadRequest", f"Cannot convert the literal '{value}' to the expected type 'Edm.Decimal'.")
+        raise BCError(
+            400,
+            "BadRequest",
+            f"Cannot convert the literal '{value}' to the expected type 'Edm.Decimal'.",
+        )
     outstanding = _num(line["quantityOutstanding"])
     if value < 0:
         raise app_error("Qty. to Ship must not be negative.")
@@ -248,7 +291,7 @@ def register_pick(store: Any, company_id: str, found: Shipment) -> None:
     own["stamp"] = stamp
 
 
-def post(store: Any, company_id: str, found: Shipment) -> dict | None:
+def post(store: Any, company_id: str, found: Shipment) -> dict[str, Any] | None:
     """Post the shipment: ship ``min(quantityToShip, quantityPicked)`` of every line.
 
     Creates the posted salesShipment (API v2.0) of the source order through
@@ -260,8 +303,9 @@ def post(store: Any, company_id: str, found: Shipment) -> dict | None:
             line has a picked quantity to ship (Whse.-Post Shipment).
     """
     header, lines = found
-    to_ship = {str(line["_orderLineId"]): min(_num(line["quantityToShip"]), _num(line["quantityPicked"]))
-               for line in lines}
+    to_ship = {
+        str(line["_orderLineId"]): min(_num(line["quantityToShip"]), _num(line["quantityPicked"])) for line in lines
+    }
     if not any(quantity > 0 for quantity in to_ship.values()):
         raise app_error("There is nothing to post.")
     result = orders.post_order(store, company_id, header["_orderId"], ship=to_ship, invoice=False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bcbridge.emulator.bc._totals import line_amounts
-from bcbridge.emulator.bc.schema import BLANK_GUID, EntitySet
+from bcbridge.emulator.bc.schema import BLANK_GUID, EntitySet, schema
 from bcbridge.emulator.errors import BCError
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def _mismatch(a: str, b: str) -> BCError:
 
 
 def _missing(target: str, field: str, value: str) -> BCError:
-    entity = target.rstrip("s")
+    entity = schema()[target].entity
     return BCError(400, "Internal_RecordNotFound", f"The {entity} does not exist. "
                    f"Identification fields and values: {field}='{value}'")
 
@@ -64,7 +64,8 @@ def _pair(store: Store, cid: str, record: dict, changed: dict, pair: tuple) -> d
         found = store.get(cid, target, ref_id)
         if found is None:
             raise _missing(target, "Id", ref_id)
-        if new_number and ref_number and str(ref_number).upper() != str(found[target_field]).upper():
+        stored_number = str(found[target_field]).upper()
+        if new_number and ref_number and str(ref_number).upper() != stored_number:
             raise _mismatch(id_field, number_field)
     elif new_number and ref_number:
         found = store.find(cid, target, target_field, ref_number)

@@ -93,7 +93,7 @@ def _coerce(value: Any, type_: str) -> Any:
     if type_ == "GUID":
         return str(value).lower()
     if type_ in ("decimal", "integer", "int64"):
-        return float(value) if not isinstance(value, bool) else float(value)
+        return float(value)
     if type_ == "boolean":
         return value if isinstance(value, bool) else str(value).lower() == "true"
     return str(value) if not isinstance(value, str) else value

@@ -98,12 +98,11 @@ def _sales(cd: CompanyData, d: _Docs, name: str, lines_name: str | None, count: 
     parties = d.vendors if purchase else d.customers
 
     def build_line(i: int) -> dict:
-        assert lines is not None and fill_line is not None
-        doc, position = lines.position(i)
+        doc, position = lines.position(i)  # type: ignore[union-attr]
         ctx = d.line_ctx(ls, i, guid(s, doc), position, purchase)
         if line_extra:
             ctx.update(line_extra(doc, ctx))
-        return fill_line(ctx)
+        return fill_line(ctx)  # type: ignore[misc]
 
     def build(i: int) -> dict:
         party_index = s.pick(i, 1, parties.count)

@@ -63,7 +63,8 @@ def _reference_tables(cd: CompanyData) -> None:
         "addressLine2": "", "city": r[2], "state": r[3], "country": "US", "postalCode": r[4],
         "phoneNumber": "", "email": "", "website": ""})
     s, vs = cd.salt("dimensions"), cd.salt("dimensionValues")
-    dims, values = [], []
+    dims: list[dict] = []
+    values: list[dict] = []
     for i, (code, name, codes) in enumerate(cat.DIMENSIONS):
         dims.append({"id": guid(s, i), "code": code, "displayName": name,
                      "consolidationCode": "", "lastModifiedDateTime": cd.modified(s, i)})

@@ -23,8 +23,8 @@ def line_amounts(line: dict) -> dict:
 
     Returns:
         ``{"amountExcludingTax", "totalTaxAmount", "amountIncludingTax", "netAmount",
-        "netTaxAmount", "netAmountIncludingTax", "discountAmount"}`` restricted to the fields
-        the line type has.
+        "netTaxAmount", "netAmountIncludingTax", "discountAmount"}``; callers keep the fields
+        their line type has.
     """
     quantity = float(line.get("quantity") or 0)
     price = float(line.get("unitPrice", line.get("unitCost")) or 0)

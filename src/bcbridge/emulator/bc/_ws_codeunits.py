@@ -30,31 +30,29 @@ __all__ = ["CODEUNITS", "Result"]
 
 #: (Edm type of ``value``, value).
 Result = tuple[str, object]
-Procedure = Callable[[Any, str, dict], Result]
+Procedure = Callable[[Any, str, dict[str, Any]], Result]
 
 
-def _next_sales_order_no(bc: Any, company_id: str, body: dict) -> Result:
+def _next_sales_order_no(bc: Any, company_id: str, body: dict[str, Any]) -> Result:
     return "Edm.String", bc.store.next_number(company_id, "salesOrders")
 
 
-def _filters(body: dict) -> dict[str, object]:
+def _filters(body: dict[str, Any]) -> dict[str, object]:
     if len(body) == 1:
         (only,) = body.values()
         if isinstance(only, str) and only.strip().startswith("{"):
             try:
                 inner = orjson.loads(only)
             except orjson.JSONDecodeError:
-                raise BCError(400, "Application_DialogException",
-                              "Invalid JSON in the filter parameter.") from None
+                raise BCError(400, "Application_DialogException", "Invalid JSON in the filter parameter.") from None
             if isinstance(inner, dict):
                 return inner
     return body
 
 
-def _whse_shipment_list(bc: Any, company_id: str, body: dict) -> Result:
+def _whse_shipment_list(bc: Any, company_id: str, body: dict[str, Any]) -> Result:
     fields = {name.lower(): name for name in wh.HEADER_TYPES}
-    wanted = {fields[k.lower()]: v for k, v in _filters(body).items()
-              if k.lower() in fields and v not in (None, "")}
+    wanted = {fields[k.lower()]: v for k, v in _filters(body).items() if k.lower() in fields and v not in (None, "")}
     result = []
     for header, lines in wh.shipments(bc.store, company_id):
         public = wh.public(header)
@@ -62,7 +60,8 @@ def _whse_shipment_list(bc: Any, company_id: str, body: dict) -> Result:
             continue
         entry = {k: v for k, v in public.items() if k != "@odata.etag"}
         entry["warehouseShipmentLines"] = [
-            {k: v for k, v in wh.public(line).items() if k != "@odata.etag"} for line in lines]
+            {k: v for k, v in wh.public(line).items() if k != "@odata.etag"} for line in lines
+        ]
         result.append(entry)
     if getattr(bc.emulator.config, "codeunit_result_as_text", True):
         return "Edm.String", orjson.dumps(result).decode()

@@ -15,7 +15,7 @@ from bcbridge.emulator.errors import BCError
 __all__ = ["Row", "find_row", "parse_key", "rows", "split_body", "ws_etag"]
 
 #: One row of a service: (JSON dict with ``@odata.etag`` first, source API record or None).
-Row = tuple[dict, dict | None]
+Row = tuple[dict[str, Any], dict[str, Any] | None]
 
 
 def ws_etag(seed: str) -> str:
@@ -26,7 +26,7 @@ def ws_etag(seed: str) -> str:
     return 'W/"' + base64.b64encode(inner).decode() + '"'
 
 
-def _render(page: WsPage, ctx: WsContext, row: dict, record: dict | None) -> dict:
+def _render(page: WsPage, ctx: WsContext, row: dict[str, Any], record: dict[str, Any] | None) -> dict[str, Any]:
     if record is None:
         body = dict(row)
         if page.object_type == "Page":
@@ -40,8 +40,9 @@ def _render(page: WsPage, ctx: WsContext, row: dict, record: dict | None) -> dic
             body[field.name] = "" if value is None else value
         elif field.is_extension:
             default = field.extension
-            body[field.name] = stored[field.name] if field.name in stored else (
-                default(ctx, record) if callable(default) else default)
+            body[field.name] = (
+                stored[field.name] if field.name in stored else (default(ctx, record) if callable(default) else default)
+            )
         elif field.get is not None:
             body[field.name] = field.get(ctx, record)
     api_etag = ctx.store.etag(ctx.company_id, page.entity_set, str(record["id"]))
@@ -65,8 +66,11 @@ def _literal(text: str) -> object:
         try:
             return float(text)
         except ValueError:
-            raise BCError(400, "BadRequest_NotFound",
-                          f"Bad Request - Error in query syntax. The key value '{text}' is not valid.") from None
+            raise BCError(
+                400,
+                "BadRequest_NotFound",
+                f"Bad Request - Error in query syntax. The key value '{text}' is not valid.",
+            ) from None
 
 
 def parse_key(page: WsPage, raw: str) -> dict[str, object]:
@@ -82,19 +86,28 @@ def parse_key(page: WsPage, raw: str) -> dict[str, object]:
         name, sep, value = part.partition("=")
         if sep and not name.strip().startswith("'"):
             if name.strip() not in page.keys:
-                raise BCError(400, "BadRequest_NotFound",
-                              f"Bad Request - Error in query syntax. '{name.strip()}' is not a key of '{page.name}'.")
+                raise BCError(
+                    400,
+                    "BadRequest_NotFound",
+                    f"Bad Request - Error in query syntax. '{name.strip()}' is not a key of '{page.name}'.",
+                )
             values[name.strip()] = _literal(value)
         elif len(parts) == 1 and len(page.keys) == 1:
             values[page.keys[0]] = _literal(part)
         else:
-            raise BCError(400, "BadRequest_NotFound",
-                          f"Bad Request - Error in query syntax. The key '{raw}' does not name "
-                          f"every key field of '{page.name}' ({', '.join(page.keys)}).")
+            raise BCError(
+                400,
+                "BadRequest_NotFound",
+                f"Bad Request - Error in query syntax. The key '{raw}' does not name "
+                f"every key field of '{page.name}' ({', '.join(page.keys)}).",
+            )
     if set(values) != set(page.keys):
-        raise BCError(400, "BadRequest_NotFound",
-                      f"Bad Request - Error in query syntax. The key '{raw}' does not name every "
-                      f"key field of '{page.name}' ({', '.join(page.keys)}).")
+        raise BCError(
+            400,
+            "BadRequest_NotFound",
+            f"Bad Request - Error in query syntax. The key '{raw}' does not name every "
+            f"key field of '{page.name}' ({', '.join(page.keys)}).",
+        )
     return values
 
 
@@ -110,7 +123,7 @@ def find_row(page: WsPage, ctx: WsContext, key: dict[str, object]) -> Row:
     raise BCError(404, "BadRequest_NotFound", "The specified resource was not found.")
 
 
-def split_body(page: WsPage, body: Any, current: dict | None) -> tuple[dict, dict]:
+def split_body(page: WsPage, body: Any, current: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a PATCH/POST body into (API v2.0 changes, extension-field changes).
 
     Raises:
@@ -126,14 +139,20 @@ def split_body(page: WsPage, body: Any, current: dict | None) -> tuple[dict, dic
             continue
         field = page.by_name.get(name)
         if field is None:
-            raise BCError(400, "BadRequest",
-                          f"The property '{name}' does not exist on type 'NAV.{page.name}'. Make "
-                          "sure to only use property names that are defined by the type.")
+            raise BCError(
+                400,
+                "BadRequest",
+                f"The property '{name}' does not exist on type 'NAV.{page.name}'. Make "
+                "sure to only use property names that are defined by the type.",
+            )
         if not field.editable:
             if current is not None and current.get(name) == value:
                 continue
-            raise BCError(400, "BadRequest_InvalidOperation",
-                          f"Control '{name.replace('_', ' ')}' is read-only.")
+            raise BCError(
+                400,
+                "BadRequest_InvalidOperation",
+                f"Control '{name.replace('_', ' ')}' is read-only.",
+            )
         if field.source is not None:
             api[field.source] = value
         elif field.is_extension:

@@ -2,7 +2,8 @@
 
 One ``NAV`` schema with an entity type per published page or query (keys = page keys,
 options as ``Edm.String``), the ``Company`` entity set, and one unbound action per
-published codeunit procedure (DOCS ``devenv-creating-and-interacting-with-odatav4-unbound-action.md``).
+published codeunit procedure (DOCS
+``devenv-creating-and-interacting-with-odatav4-unbound-action.md``).
 """
 
 from __future__ import annotations
@@ -17,15 +18,26 @@ from bcbridge.emulator.bc._ws_pages import PAGES
 from bcbridge.emulator.errors import json_response
 
 if TYPE_CHECKING:
-    from werkzeug.wrappers import Request
+    pass
 
 __all__ = ["COMPANY_TYPES", "company_rows", "metadata_response", "metadata_xml", "service_document"]
 
-_EDM = {"string": "Edm.String", "decimal": "Edm.Decimal", "boolean": "Edm.Boolean",
-        "date": "Edm.Date", "integer": "Edm.Int32", "GUID": "Edm.Guid"}
+_EDM = {
+    "string": "Edm.String",
+    "decimal": "Edm.Decimal",
+    "boolean": "Edm.Boolean",
+    "date": "Edm.Date",
+    "integer": "Edm.Int32",
+    "GUID": "Edm.Guid",
+}
 #: Fields of the ``Company`` entity set of ODataV4 (table Company).
-COMPANY_TYPES = {"Name": "string", "Evaluation_Company": "boolean", "Display_Name": "string",
-                 "Id": "GUID", "Business_Profile_Id": "string"}
+COMPANY_TYPES = {
+    "Name": "string",
+    "Evaluation_Company": "boolean",
+    "Display_Name": "string",
+    "Id": "GUID",
+    "Business_Profile_Id": "string",
+}
 
 
 def service_document(base: str) -> Response:
@@ -39,7 +51,8 @@ def _type(name: str, keys: tuple[str, ...], types: dict[str, str], extra: str = 
     not_null = ' Nullable="false"'
     props = "".join(
         f'<Property Name="{field}" Type="{_EDM[kind]}"{not_null if field in keys else ""} />'
-        for field, kind in types.items())
+        for field, kind in types.items()
+    )
     return f'<EntityType Name="{name}"><Key>{key}</Key>{props}{extra}</EntityType>'
 
 
@@ -47,20 +60,22 @@ def _type(name: str, keys: tuple[str, ...], types: dict[str, str], extra: str = 
 def metadata_xml() -> str:
     """The EDMX document (the set of published services is fixed)."""
     navigation = "".join(
-        f'<NavigationProperty Name="{name}" Type="Collection(NAV.{name})" ContainsTarget="true" />'
-        for name in PAGES)
+        f'<NavigationProperty Name="{name}" Type="Collection(NAV.{name})" ContainsTarget="true" />' for name in PAGES
+    )
     types = [_type("Company", ("Name",), COMPANY_TYPES, navigation)]
     types += [_type(page.name, page.keys, page.types) for page in PAGES.values()]
-    actions = "".join(
-        f'<Action Name="{name}"><ReturnType Type="Edm.String" /></Action>' for name in CODEUNITS)
-    container = '<EntitySet Name="Company" EntityType="NAV.Company" />' + "".join(
-        f'<EntitySet Name="{name}" EntityType="NAV.{name}" />' for name in PAGES) + "".join(
-        f'<ActionImport Name="{name}" Action="NAV.{name}" />' for name in CODEUNITS)
+    actions = "".join(f'<Action Name="{name}"><ReturnType Type="Edm.String" /></Action>' for name in CODEUNITS)
+    container = (
+        '<EntitySet Name="Company" EntityType="NAV.Company" />'
+        + "".join(f'<EntitySet Name="{name}" EntityType="NAV.{name}" />' for name in PAGES)
+        + "".join(f'<ActionImport Name="{name}" Action="NAV.{name}" />' for name in CODEUNITS)
+    )
     return (
         '<?xml version="1.0" encoding="utf-8"?>'
         '<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">'
         '<edmx:DataServices><Schema Namespace="NAV" xmlns="http://docs.oasis-open.org/odata/ns/edm">'
-        + "".join(types) + actions
+        + "".join(types)
+        + actions
         + f'<EntityContainer Name="NAV">{container}</EntityContainer>'
         "</Schema></edmx:DataServices></edmx:Edmx>"
     )
@@ -72,8 +87,15 @@ def metadata_response() -> Response:
     return response
 
 
-def company_rows(bc: Any) -> list[dict]:
+def company_rows(bc: Any) -> list[dict[str, Any]]:
     """The ``Company`` entity set: one row per company (BC's Company table fields)."""
-    return [{"Name": c["name"], "Evaluation_Company": False, "Display_Name": c["displayName"],
-             "Id": c["id"], "Business_Profile_Id": c.get("businessProfileId", "")}
-            for c in bc.companies()]
+    return [
+        {
+            "Name": c["name"],
+            "Evaluation_Company": False,
+            "Display_Name": c["displayName"],
+            "Id": c["id"],
+            "Business_Profile_Id": c.get("businessProfileId", ""),
+        }
+        for c in bc.companies()
+    ]

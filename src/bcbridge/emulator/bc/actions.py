@@ -66,7 +66,7 @@ class ActionContext:
     company_id: str
     entity_set: str
     key: str
-    record: dict
+    record: dict[str, Any]
 
     @property
     def store(self) -> Any:
@@ -103,10 +103,16 @@ def invoke(bc: Any, request: Request, company_id: str, entity_set: str, key: str
         action = None
     if action is None:
         if name in bound_actions(entity_set):
-            raise BCError(501, "BadRequest_MethodNotImplemented",
-                          f"The action '{name}' of '{entity_set}' is not supported by the emulator.")
-        raise BCError(404, "BadRequest_ResourceNotFound",
-                      f"Resource not found for the segment 'Microsoft.NAV.{name}'.")
+            raise BCError(
+                501,
+                "BadRequest_MethodNotImplemented",
+                f"The action '{name}' of '{entity_set}' is not supported by the emulator.",
+            )
+        raise BCError(
+            404,
+            "BadRequest_ResourceNotFound",
+            f"Resource not found for the segment 'Microsoft.NAV.{name}'.",
+        )
     record = bc.store.get(company_id, entity_set, key)
     if record is None:
         raise _not_found(bc, entity_set)
@@ -135,7 +141,7 @@ def _ship(ctx: ActionContext) -> None:
 
 
 # -- salesInvoices -----------------------------------------------------------------------------
-def _lines(ctx: ActionContext, line_set: str) -> list[dict]:
+def _lines(ctx: ActionContext, line_set: str) -> list[dict[str, Any]]:
     return [r for _, r in ctx.store.iter(ctx.company_id, line_set, parent_key=ctx.key)]
 
 
@@ -158,8 +164,14 @@ def _post_sales_invoice(ctx: ActionContext) -> None:
         changes["postingDate"] = today(ctx.store)
     ctx.store.update(ctx.company_id, "salesInvoices", ctx.key, changes)
     adjust_inventory(ctx.store, ctx.company_id, [(line, float(line.get("quantity") or 0)) for line in lines], -1)
-    adjust_balance(ctx.store, ctx.company_id, "customers", invoice.get("customerId"), "balanceDue",
-                   float(invoice.get("totalAmountIncludingTax") or 0))
+    adjust_balance(
+        ctx.store,
+        ctx.company_id,
+        "customers",
+        invoice.get("customerId"),
+        "balanceDue",
+        float(invoice.get("totalAmountIncludingTax") or 0),
+    )
 
 
 @register("salesInvoices", "cancel")
@@ -173,17 +185,28 @@ def _cancel_sales_invoice(ctx: ActionContext) -> None:
         raise app_error(POSTED_INVOICE_ERR)
     # Correct Posted Sales Invoice: a posted credit memo applied to the invoice.
     memo = build_record(
-        "salesCreditMemos", invoice,
+        "salesCreditMemos",
+        invoice,
         number=ctx.store.next_number(ctx.company_id, "salesCreditMemos"),
-        creditMemoDate=today(ctx.store), postingDate=today(ctx.store), dueDate=today(ctx.store),
-        invoiceId=invoice["id"], invoiceNumber=invoice.get("number", ""), status="Corrective",
+        creditMemoDate=today(ctx.store),
+        postingDate=today(ctx.store),
+        dueDate=today(ctx.store),
+        invoiceId=invoice["id"],
+        invoiceNumber=invoice.get("number", ""),
+        status="Corrective",
     )
     ctx.store.insert(ctx.company_id, "salesCreditMemos", memo)
     ctx.store.update(ctx.company_id, "salesInvoices", ctx.key, {"status": "Canceled", "remainingAmount": 0})
     lines = _lines(ctx, "salesInvoiceLines")
     adjust_inventory(ctx.store, ctx.company_id, [(line, float(line.get("quantity") or 0)) for line in lines], 1)
-    adjust_balance(ctx.store, ctx.company_id, "customers", invoice.get("customerId"), "balanceDue",
-                   -float(invoice.get("remainingAmount", invoice.get("totalAmountIncludingTax")) or 0))
+    adjust_balance(
+        ctx.store,
+        ctx.company_id,
+        "customers",
+        invoice.get("customerId"),
+        "balanceDue",
+        -float(invoice.get("remainingAmount", invoice.get("totalAmountIncludingTax")) or 0),
+    )
 
 
 @register("salesInvoices", "send")
@@ -210,8 +233,14 @@ def _post_purchase_invoice(ctx: ActionContext) -> None:
         changes["postingDate"] = today(ctx.store)
     ctx.store.update(ctx.company_id, "purchaseInvoices", ctx.key, changes)
     adjust_inventory(ctx.store, ctx.company_id, [(line, float(line.get("quantity") or 0)) for line in lines], 1)
-    adjust_balance(ctx.store, ctx.company_id, "vendors", invoice.get("vendorId"), "balance",
-                   float(invoice.get("totalAmountIncludingTax") or 0))
+    adjust_balance(
+        ctx.store,
+        ctx.company_id,
+        "vendors",
+        invoice.get("vendorId"),
+        "balance",
+        float(invoice.get("totalAmountIncludingTax") or 0),
+    )
 
 
 # -- salesQuotes -------------------------------------------------------------------------------
@@ -219,8 +248,13 @@ def _quote_to(ctx: ActionContext, target: str, **values: object) -> None:
     quote = ctx.record
     if quote.get("status") == "Accepted":
         raise app_error("The quote has already been converted.")
-    record = build_record(target, quote, number=ctx.store.next_number(ctx.company_id, target),
-                          status="Draft", **values)
+    record = build_record(
+        target,
+        quote,
+        number=ctx.store.next_number(ctx.company_id, target),
+        status="Draft",
+        **values,
+    )
     ctx.store.insert(ctx.company_id, target, record)
     # Sales-Quote to Order / to Invoice delete the quote (BaseApp codeunits 86 and 1305).
     ctx.store.remove(ctx.company_id, "salesQuotes", ctx.key)
@@ -228,14 +262,22 @@ def _quote_to(ctx: ActionContext, target: str, **values: object) -> None:
 
 @register("salesQuotes", "makeOrder")
 def _make_order(ctx: ActionContext) -> None:
-    _quote_to(ctx, "salesOrders", orderDate=ctx.record.get("documentDate") or today(ctx.store),
-              postingDate=today(ctx.store))
+    _quote_to(
+        ctx,
+        "salesOrders",
+        orderDate=ctx.record.get("documentDate") or today(ctx.store),
+        postingDate=today(ctx.store),
+    )
 
 
 @register("salesQuotes", "makeInvoice")
 def _make_invoice(ctx: ActionContext) -> None:
-    _quote_to(ctx, "salesInvoices", invoiceDate=ctx.record.get("documentDate") or today(ctx.store),
-              postingDate=today(ctx.store))
+    _quote_to(
+        ctx,
+        "salesInvoices",
+        invoiceDate=ctx.record.get("documentDate") or today(ctx.store),
+        postingDate=today(ctx.store),
+    )
 
 
 @register("salesQuotes", "send")
@@ -260,10 +302,14 @@ def _post_journal(ctx: ActionContext) -> None:
             entry = build_record(
                 "generalLedgerEntries",
                 entryNumber=int(ctx.store.next_number(ctx.company_id, "generalLedgerEntries")),
-                postingDate=date, documentNumber=line.get("documentNumber", ""),
-                documentType=" ", accountId=account_id or BLANK_GUID, accountNumber=account_number or "",
+                postingDate=date,
+                documentNumber=line.get("documentNumber", ""),
+                documentType=" ",
+                accountId=account_id or BLANK_GUID,
+                accountNumber=account_number or "",
                 description=line.get("description", ""),
-                debitAmount=value if value > 0 else 0, creditAmount=-value if value < 0 else 0,
+                debitAmount=value if value > 0 else 0,
+                creditAmount=-value if value < 0 else 0,
             )
             ctx.store.insert(ctx.company_id, "generalLedgerEntries", entry)
         ctx.store.remove(ctx.company_id, "journalLines", line["id"])

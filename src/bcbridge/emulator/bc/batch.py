@@ -151,9 +151,7 @@ class _BatchRun:
             response = error.response()
         status = response.status_code
         headers = {
-            name.lower(): value
-            for name, value in response.headers.items()
-            if name.lower() not in ("content-length",)
+            name.lower(): value for name, value in response.headers.items() if name.lower() not in ("content-length",)
         }
         body = _body(response)
         if item.id is not None and status < 400:

@@ -60,8 +60,11 @@ def _key(raw: str | None) -> str | None:
         return None
     key = raw.strip().strip("'").lower()
     if not _GUID.match(key):
-        raise BCError(400, "BadRequest_NotFound",
-                      f"Bad Request - Error in query syntax. The key '{raw}' is not a valid GUID.")
+        raise BCError(
+            400,
+            "BadRequest_NotFound",
+            f"Bad Request - Error in query syntax. The key '{raw}' is not a valid GUID.",
+        )
     return key
 
 
@@ -110,8 +113,14 @@ def handle(bc: Any, request: Request, publisher: str, group: str, version: str, 
     return _entity(bc, request, prefix, str(company_id), context, parsed)
 
 
-def _entity(bc: Any, request: Request, prefix: str, company_id: str, context: str,
-            parsed: list[tuple[str, str | None]]) -> Response:
+def _entity(
+    bc: Any,
+    request: Request,
+    prefix: str,
+    company_id: str,
+    context: str,
+    parsed: list[tuple[str, str | None]],
+) -> Response:
     name, raw = parsed[0]
     if name not in (SHIPMENTS, LINES):
         raise _not_found(name)
@@ -126,7 +135,7 @@ def _entity(bc: Any, request: Request, prefix: str, company_id: str, context: st
             parent, entity_set, key = key, LINES, _key(raw_child)
             context += f"({parent})/{LINES}"
         elif last and key is not None and segment.startswith("Microsoft.NAV."):
-            action = segment[len("Microsoft.NAV."):]
+            action = segment[len("Microsoft.NAV.") :]
         else:
             raise _not_found(segment)
     method = request.method.upper()
@@ -142,27 +151,42 @@ def _entity(bc: Any, request: Request, prefix: str, company_id: str, context: st
 
 
 def _method_not_allowed(method: str, what: str) -> BCError:
-    return BCError(405, "BadRequest_MethodNotAllowed",
-                   f"'{method}' requests for '{what}' of EdmType 'Entity' are not allowed "
-                   "within Microsoft Dynamics NAV OData web services.")
+    return BCError(
+        405,
+        "BadRequest_MethodNotAllowed",
+        f"'{method}' requests for '{what}' of EdmType 'Entity' are not allowed "
+        "within Microsoft Dynamics NAV OData web services.",
+    )
 
 
-def _lines_of(store: Any, company_id: str, parent: str | None) -> list[dict]:
+def _lines_of(store: Any, company_id: str, parent: str | None) -> list[dict[str, Any]]:
     found = wh.shipments(store, company_id)
     return [line for header, lines in found for line in lines if parent is None or header["id"] == parent]
 
 
-def _get(bc: Any, request: Request, prefix: str, company_id: str, context: str, entity_set: str,
-         key: str | None, parent: str | None) -> Response:
+def _get(
+    bc: Any,
+    request: Request,
+    prefix: str,
+    company_id: str,
+    context: str,
+    entity_set: str,
+    key: str | None,
+    parent: str | None,
+) -> Response:
     from bcbridge.emulator.bc.reads import base_url, page_size
 
     store, config = bc.store, bc.emulator.config
     shipments = entity_set == SHIPMENTS
     types = wh.HEADER_TYPES if shipments else wh.LINE_TYPES
     entity_type = "Microsoft.NAV.warehouseShipment" if shipments else "Microsoft.NAV.warehouseShipmentLine"
-    options = odata.parse_options(request.args, types, entity_type=entity_type,
-                                  navigations=[LINES] if shipments else [],
-                                  reject_or_across_fields=config.reject_or_across_fields)
+    options = odata.parse_options(
+        request.args,
+        types,
+        entity_type=entity_type,
+        navigations=[LINES] if shipments else [],
+        reject_or_across_fields=config.reject_or_across_fields,
+    )
     if parent is not None and wh.shipment(store, company_id, parent) is None:
         raise _record_not_found()
     if shipments:
@@ -176,11 +200,18 @@ def _get(bc: Any, request: Request, prefix: str, company_id: str, context: str, 
         if match is None:
             raise _record_not_found()
         body = _shape(match[0], match[1], options, config)
-        return json_response({"@odata.context": f"{base}/$entity", **body},
-                             headers={"ETag": str(match[0]["@odata.etag"])})
+        return json_response(
+            {"@odata.context": f"{base}/$entity", **body},
+            headers={"ETag": str(match[0]["@odata.etag"])},
+        )
     limit, applied = page_size(bc, request, options.top)
-    page = odata.run_query(lambda start: ((i, records[i][0]) for i in range(start, len(records))),
-                           options, page_size=limit, types=types, total=len(records))
+    page = odata.run_query(
+        lambda start: ((i, records[i][0]) for i in range(start, len(records))),
+        options,
+        page_size=limit,
+        types=types,
+        total=len(records),
+    )
     envelope: dict[str, object] = {"@odata.context": base}
     if page.count is not None:
         envelope["@odata.count"] = page.count
@@ -193,19 +224,31 @@ def _get(bc: Any, request: Request, prefix: str, company_id: str, context: str, 
     return json_response(envelope, headers={"Preference-Applied": applied} if applied else None)
 
 
-def _shape(record: dict, lines: list[dict], options: odata.QueryOptions, config: Any) -> dict:
+def _shape(
+    record: dict[str, Any], lines: list[dict[str, Any]], options: odata.QueryOptions, config: Any
+) -> dict[str, Any]:
     body = dict(record)
     for expand in options.expand:
-        nested = odata.parse_options(expand.options, wh.LINE_TYPES,
-                                     entity_type="Microsoft.NAV.warehouseShipmentLine",
-                                     reject_or_across_fields=config.reject_or_across_fields)
+        nested = odata.parse_options(
+            expand.options,
+            wh.LINE_TYPES,
+            entity_type="Microsoft.NAV.warehouseShipmentLine",
+            reject_or_across_fields=config.reject_or_across_fields,
+        )
         chosen = [line for line in lines if nested.filter is None or nested.filter(line)]
         body[expand.name] = [odata.project(line, nested.select, ("@odata.etag",)) for line in chosen]
     return odata.project(body, options.select, ("@odata.etag", *[e.name for e in options.expand]))
 
 
-def _patch_line(bc: Any, request: Request, prefix: str, company_id: str, context: str, key: str,
-                parent: str | None) -> Response:
+def _patch_line(
+    bc: Any,
+    request: Request,
+    prefix: str,
+    company_id: str,
+    context: str,
+    key: str,
+    parent: str | None,
+) -> Response:
     from bcbridge.emulator.bc.etag import matches
     from bcbridge.emulator.bc.reads import base_url
 
@@ -223,20 +266,29 @@ def _patch_line(bc: Any, request: Request, prefix: str, company_id: str, context
         line = found[1]
         if_match = request.headers.get("If-Match")
         if not if_match:
-            raise BCError(400, "BadRequest_InvalidToken",
-                          "Could not validate the client concurrency token required by the "
-                          "service. Please provide a valid token in the client request.")
+            raise BCError(
+                400,
+                "BadRequest_InvalidToken",
+                "Could not validate the client concurrency token required by the "
+                "service. Please provide a valid token in the client request.",
+            )
         if not matches(if_match, wh.public(line)["@odata.etag"]):
-            raise BCError(bc.emulator.config.etag_mismatch_status, "Request_EntityChanged",
-                          "Another user has already changed the record.")
+            raise BCError(
+                bc.emulator.config.etag_mismatch_status,
+                "Request_EntityChanged",
+                "Another user has already changed the record.",
+            )
         for name, value in body.items():
             if name.startswith("@odata."):
                 continue
             if name not in wh.LINE_TYPES:
-                raise BCError(400, "BadRequest",
-                              f"The property '{name}' does not exist on type "
-                              "'Microsoft.NAV.warehouseShipmentLine'. Make sure to only use "
-                              "property names that are defined by the type.")
+                raise BCError(
+                    400,
+                    "BadRequest",
+                    f"The property '{name}' does not exist on type "
+                    "'Microsoft.NAV.warehouseShipmentLine'. Make sure to only use "
+                    "property names that are defined by the type.",
+                )
             if name not in wh.EDITABLE_LINE_FIELDS and value != line.get(name):
                 raise BCError(400, "BadRequest_InvalidOperation", f"Control '{name}' is read-only.")
         if "quantityToShip" in body:
@@ -245,7 +297,10 @@ def _patch_line(bc: Any, request: Request, prefix: str, company_id: str, context
     if updated is None:  # pragma: no cover - the line cannot vanish under the lock
         raise _record_not_found()
     entity = wh.public(updated[1])
-    envelope = {"@odata.context": f"{base_url(bc, request)}{prefix}/$metadata#{context}/$entity", **entity}
+    envelope = {
+        "@odata.context": f"{base_url(bc, request)}{prefix}/$metadata#{context}/$entity",
+        **entity,
+    }
     return json_response(envelope, headers={"ETag": str(entity["@odata.etag"])})
 
 

@@ -131,7 +131,8 @@ class LinesSet(BaseSet):
         return parent, index - self._offsets()[parent]
 
 
-def number_finder(prefix: str, offset: int, width: int | None = None) -> Callable[[str], int | None]:
+def number_finder(prefix: str, offset: int, width: int | None = None
+                  ) -> Callable[[str], int | None]:
     """Inverse of numbers ``f"{prefix}{offset + index}"`` (zero-padded to ``width`` digits)."""
 
     def find(value: str) -> int | None:

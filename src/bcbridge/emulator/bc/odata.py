@@ -200,7 +200,7 @@ class _Desc:
 def _sort_key(orderby: list[tuple[str, bool]], types: Mapping[str, str]) -> Callable:
     def key(values: list, ordinal: int) -> tuple:
         parts: list[Any] = []
-        for (name, desc), value in zip(orderby, values, strict=True):
+        for (_, desc), value in zip(orderby, values, strict=True):
             item = (value is not None, value if value is not None else 0)
             parts.append(_Desc(item) if desc else item)
         parts.append(ordinal)

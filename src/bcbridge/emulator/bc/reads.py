@@ -10,7 +10,10 @@ with an ``ETag`` header. Every entity carries ``@odata.etag`` (API-FACTS §4).
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -73,8 +76,8 @@ def get_companies(bc: BusinessCentral, request: Request, prefix: str,
     if company_id is not None:
         record = next(r for r in records if r["id"] == company_id)
         etag = _company_etag(record)
-        body = {"@odata.context": f"{context}/$entity", "@odata.etag": etag, **record}
-        return json_response(body, headers={"ETag": etag})
+        single = {"@odata.context": f"{context}/$entity", "@odata.etag": etag, **record}
+        return json_response(single, headers={"ETag": etag})
     options = odata.parse_options(request.args, type_map(es), entity_type="Microsoft.NAV.company",
                                   reject_or_across_fields=bc.emulator.config
                                   .reject_or_across_fields)
@@ -153,14 +156,38 @@ def get(bc: BusinessCentral, request: Request, target: Target, *, count_only: bo
         page = odata.run_query(source, options, page_size=0, types=types, total=total)
         return Response(str(page.count), content_type="text/plain; charset=utf-8",
                         headers={"OData-Version": "4.0"})
-    page = odata.run_query(source, options, page_size=limit, types=types, total=total)
+    with _gc_paused():
+        return _collection(bc, request, target, options, source, limit, total, applied)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # A 20,000-record page allocates ~500,000 acyclic objects; the cyclic collector would
+    # walk them dozens of times while they are built (measurably slower, nothing to free).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _collection(bc: BusinessCentral, request: Request, target: Target,
+                options: odata.QueryOptions, source: odata.RowSource, limit: int,
+                total: int | None, applied: str | None) -> Response:
+    store = bc.store
+    es = schema()[target.entity_set]
+    company_id, name = target.company_id, target.entity_set
+    page = odata.run_query(source, options, page_size=limit, types=type_map(es), total=total)
     body: dict = {"@odata.context": _context(bc, request, target, options.select)}
     if page.count is not None:
         body["@odata.count"] = page.count
     keep = ("@odata.etag", *[e.name for e in options.expand])
     values = []
+    etag = store.etagger(company_id, name)
     for ordinal, record in page.rows:
-        entity = entity_body(bc, company_id, name, ordinal, record)
+        entity = {"@odata.etag": etag(ordinal, record), **record}
         if options.expand:
             _expand(bc, request, company_id, es, entity, options)
         values.append(odata.project(entity, options.select, keep))
@@ -198,7 +225,6 @@ def _expand(bc: BusinessCentral, request: Request, company_id: str, es: EntitySe
                                          entity_type=f"Microsoft.NAV.{child.entity}",
                                          navigations=_expandable(child),
                                          reject_or_across_fields=config.reject_or_across_fields)
-            nested.top = nested.top if nested.top is not None else None
             rows = bc.store.iter(company_id, child.name, parent_key=entity["id"])
             values = []
             for ordinal, record in rows:
@@ -219,6 +245,6 @@ def _expand(bc: BusinessCentral, request: Request, company_id: str, es: EntitySe
             target = schema()[nav.target]
             nested = odata.parse_options(item.options, type_map(target),
                                          entity_type=f"Microsoft.NAV.{target.entity}")
-            ordinal = bc.store.ordinal(company_id, nav.target, related["id"])
-            body = entity_body(bc, company_id, nav.target, int(ordinal or 0), related)
+            related_ordinal = bc.store.ordinal(company_id, nav.target, related["id"])
+            body = entity_body(bc, company_id, nav.target, int(related_ordinal or 0), related)
             entity[item.name] = odata.project(body, nested.select, ("@odata.etag",))

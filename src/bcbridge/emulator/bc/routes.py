@@ -96,7 +96,8 @@ def handle(bc: BusinessCentral, request: Request) -> Response:
     else:
         raise not_found(request.path)
     if tenant is not None and not config.knows_tenant(tenant):
-        raise BCError(404, "Internal_TenantUnavailable", f"The tenant '{tenant}' is not accessible.")
+        raise BCError(404, "Internal_TenantUnavailable",
+                      f"The tenant '{tenant}' is not accessible.")
     token_tenant = str(claims.get("tid", config.tenant)) if isinstance(claims, dict) else None
     if token_tenant and token_tenant.lower() != config.tenant.lower():
         raise BCError(401, "Authentication_InvalidCredentials",
@@ -164,11 +165,13 @@ def _standard(bc: BusinessCentral, request: Request, prefix: str, rest: list[str
         parsed.append((match[1], match[2]))
     name, raw_key = parsed[0]
     if name == "companies":
+        if len(parsed) == 1 and request.method.upper() != "GET":
+            raise _method_not_allowed(request.method.upper(), "companies")
         if raw_key is None:
             if len(parsed) > 1:
                 raise not_found(parsed[1][0])
             return reads.get_companies(bc, request, prefix, None)
-        company_id = _key(raw_key)
+        company_id = str(_key(raw_key))
         if not any(c["id"] == company_id for c in bc.companies()):
             raise BCError(404, "BadRequest_NotFound",
                           "The specified resource was not found.")

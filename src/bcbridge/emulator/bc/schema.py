@@ -197,7 +197,8 @@ def _max_length(name: str, type_: str) -> int | None:
 @functools.cache
 def schema() -> dict[str, EntitySet]:
     """All served entity sets by name, in entities.json order."""
-    raw = json.loads(resources.files("bcbridge.emulator").joinpath("data/entities.json").read_text())
+    data = resources.files("bcbridge.emulator").joinpath("data/entities.json")
+    raw = json.loads(data.read_text(encoding="utf-8"))
     sets: dict[str, EntitySet] = {}
     for name, spec in raw.items():
         fields = []

@@ -143,10 +143,19 @@ class Store:
         return self._record(self.state(company_id, entity_set), ordinal)
 
     def etag_of(self, company_id: str, entity_set: str, ordinal: int, record: dict) -> str:
-        state = self.state(company_id, entity_set)
-        modified = schema()[entity_set].modified_field
-        return make_etag(record["id"], state.versions.get(ordinal, 0),
-                         str(record.get(modified, "")) if modified else "")
+        """The ``@odata.etag`` of a record already read (``ordinal`` from :meth:`iter`)."""
+        return self.etagger(company_id, entity_set)(ordinal, record)
+
+    def etagger(self, company_id: str, entity_set: str) -> Callable[[int, dict], str]:
+        """``etag(ordinal, record)`` for many records of one set (no per-record lookups)."""
+        versions = self.state(company_id, entity_set).versions
+        modified = schema()[entity_set].modified_field or ""
+
+        def etag(ordinal: int, record: dict) -> str:
+            return make_etag(record["id"], versions.get(ordinal, 0),
+                             str(record.get(modified, "")) if modified else "")
+
+        return etag
 
     def etag(self, company_id: str, entity_set: str, key: str) -> str:
         ordinal = self.ordinal(company_id, entity_set, key)
@@ -311,8 +320,8 @@ class Store:
                 self._counters[key] = generated if posted_base else 0
             n = self._counters[key]
             self._counters[key] = n + 1
-            fmt = SERIES.get(series, lambda n: f"{series.upper()[:10]}{n + 1:06d}")
-            return fmt(n)
+            fmt = SERIES.get(series)
+            return fmt(n) if fmt else f"{series.upper()[:10]}{n + 1:06d}"
 
     # -- transactions ----------------------------------------------------------------------
     def snapshot(self) -> object:
@@ -322,7 +331,9 @@ class Store:
 
     def restore(self, snapshot: object) -> None:
         with self.lock:
-            states, counters = copy.deepcopy(snapshot)  # type: ignore[misc]
+            saved: tuple[dict[tuple[str, str], tuple], dict[tuple[str, str], int]] = \
+                copy.deepcopy(snapshot)  # type: ignore[assignment]
+            states, counters = saved
             for key, state in self._states.items():
                 over, deleted, versions, inserted = states.get(key, ({}, set(), {}, []))
                 state.over, state.deleted, state.versions, state.inserted = (

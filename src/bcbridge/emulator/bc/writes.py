@@ -21,7 +21,7 @@ its document's (done by the store).
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from werkzeug.wrappers import Response
@@ -63,7 +63,8 @@ def record_not_found(entity_set: str) -> BCError:
 def _company(bc: BusinessCentral, company_id: str, entity_set: str) -> EntitySet:
     company_id = company_id.lower()
     if company_id not in bc.store.companies:
-        raise BCError(400, "Internal_CompanyNotFound", f"The company '{company_id}' does not exist.")
+        raise BCError(400, "Internal_CompanyNotFound",
+                      f"The company '{company_id}' does not exist.")
     es = schema().get(entity_set)
     if es is None or entity_set == "companies":
         raise BCError(404, "BadRequest_ResourceNotFound",
@@ -115,7 +116,7 @@ def create(bc: BusinessCentral, company_id: str, entity_set: str, body: dict, *,
 
 def _new_record(bc: BusinessCentral, company_id: str, es: EntitySet, values: dict) -> dict:
     store = bc.store
-    record = {f.name: f.blank() for f in es.fields}
+    record: dict[str, Any] = {f.name: f.blank() for f in es.fields}
     today = bc.emulator.clock.now().date().isoformat()
     for name in _TODAY_FIELDS:
         if name in record:

@@ -1,0 +1,37 @@
+"""Mirrored finance: general ledger entries (BC API v2.0, API-FACTS §7.3).
+
+Columns are BC's fields in JSON order, snake_case; the verbose name of each column is BC's own
+field name, which is also the key in ``raw``."""
+
+from __future__ import annotations
+
+from bcbridge.models.mirror import (
+    MirroredModel,
+    date_field,
+    decimal_field,
+    guid_field,
+    integer_field,
+    text_field,
+)
+
+__all__ = ["GeneralLedgerEntry"]
+
+
+class GeneralLedgerEntry(MirroredModel):
+    """BC ``generalLedgerEntries`` (entity ``generalLedgerEntry``, API-FACTS §7.3)."""
+
+    entry_number = integer_field("entryNumber")
+    posting_date = date_field("postingDate")
+    document_number = text_field("documentNumber")
+    document_type = text_field("documentType")
+    account_id = guid_field("accountId")
+    account_number = text_field("accountNumber")
+    description = text_field("description")
+    debit_amount = decimal_field("debitAmount")
+    credit_amount = decimal_field("creditAmount")
+    additional_currency_debit_amount = decimal_field("additionalCurrencyDebitAmount")
+    additional_currency_credit_amount = decimal_field("additionalCurrencyCreditAmount")
+
+    class Meta(MirroredModel.Meta):
+        verbose_name = "generalLedgerEntry"
+        verbose_name_plural = "generalLedgerEntries"
