@@ -46,6 +46,12 @@ class BCBridgeSettings:
             limits: 6,000 requests per 300-second sliding window, 5 at once (API-FACTS §5).
         RATE_LIMIT_TIMEOUT: Seconds a call waits for a slot before raising RateLimitTimeout.
         REQUEST_LOG: Write a :class:`~bcbridge.models.RequestLog` row per HTTP attempt.
+        SYNC_PAGE_SIZE: Records per page when mirroring (``Prefer: odata.maxpagesize``; BC's
+            maximum is 20,000); each page is written in one transaction.
+        SYNC_OVERLAP: Seconds subtracted from the watermark in the incremental ``$filter``
+            (clock skew and transactions that commit after their timestamp; re-reads are harmless).
+        SYNC_LOCK_LEASE: Seconds a worker holds an entity set's sync lock without renewing it
+            (renewed on every page; a dead worker's lock expires after this).
     """
 
     ENCRYPTION_KEYS: tuple[str, ...] = ()
@@ -64,6 +70,9 @@ class BCBridgeSettings:
     RATE_LIMIT_CONCURRENCY: int = 5
     RATE_LIMIT_TIMEOUT: float = 120.0
     REQUEST_LOG: bool = True
+    SYNC_PAGE_SIZE: int = 5000
+    SYNC_OVERLAP: float = 120.0
+    SYNC_LOCK_LEASE: float = 600.0
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:

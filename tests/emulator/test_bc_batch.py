@@ -373,3 +373,35 @@ def test_continue_on_error_setting(emulator: Emulator) -> None:
         )
     assert responses[0]["status"] >= 400
     assert responses[1]["status"] == 424
+
+
+def test_operations_run_in_the_batch_s_own_processing_slot() -> None:
+    from bcbridge.emulator.limits import Limits
+
+    emulator = make_emulator(limits=Limits(max_concurrent=1, max_queued=0, queue_timeout=1.0))
+    with client(emulator) as http:
+        responses = batch(http, emulator, [{"id": str(n), "method": "GET", "url": "companies"} for n in range(3)])
+    assert [r["status"] for r in responses] == [200, 200, 200]
+
+
+def test_rolled_back_changes_raise_no_change_events(http: httpx.Client, emulator: Emulator) -> None:
+    cid = company_id(emulator)
+    events: list[tuple[str, str]] = []
+    emulator.bc.on_change(lambda company, entity_set, key, change, record: events.append((entity_set, change)))
+    batch(
+        http,
+        emulator,
+        [
+            {"id": "1", "method": "POST", "url": f"companies({cid})/items", "body": {"displayName": "undone"}},
+            {"id": "2", "method": "POST", "url": f"companies({cid})/items", "body": {"type": "Invalid Type"}},
+        ],
+        Isolation="snapshot",
+    )
+    assert events == []
+    batch(
+        http,
+        emulator,
+        [{"id": "1", "method": "POST", "url": f"companies({cid})/items", "body": {"displayName": "kept"}}],
+        Isolation="snapshot",
+    )
+    assert events == [("items", "created")]

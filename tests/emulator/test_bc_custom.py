@@ -252,3 +252,29 @@ def test_shipments_reset_with_the_data(http: httpx.Client, emulator: Emulator) -
     again = shipment_of(http, emulator, new_order(http, emulator, (1,)))
     assert again["id"] == shipment["id"]
     assert again["warehouseShipmentLines"][0]["quantityPicked"] == 0
+
+
+def test_snapshot_batch_rolls_back_a_registered_pick(http: httpx.Client, emulator: Emulator) -> None:
+    order = new_order(http, emulator, (2,))
+    cid = company_id(emulator)
+    shipment = shipment_of(http, emulator, order)
+    answer = http.post(
+        f"{route(emulator)}/$batch",
+        headers={"Isolation": "snapshot"},
+        json={
+            "requests": [
+                {
+                    "id": "1",
+                    "method": "POST",
+                    "url": f"companies({cid})/warehouseShipments({shipment['id']})/Microsoft.NAV.registerPick",
+                },
+                {
+                    "id": "2",
+                    "method": "GET",
+                    "url": f"companies({cid})/warehouseShipments(00000000-0000-0000-0000-000000000001)",
+                },
+            ]
+        },
+    )
+    assert [r["status"] for r in answer.json()["responses"]] == [204, 404]
+    assert shipment_of(http, emulator, order)["warehouseShipmentLines"][0]["quantityPicked"] == 0

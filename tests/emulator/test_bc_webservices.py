@@ -313,3 +313,39 @@ def test_get_whse_shipment_list_filters_by_location(http: httpx.Client, emulator
     as_array = http.post(url, params={"company": company_name(emulator)}, json={}).json()["value"]
     assert isinstance(as_array, list)
     assert len(as_array) == len(everything)
+
+
+def test_batch_of_web_service_calls(http: httpx.Client, emulator: Emulator) -> None:
+    item = first_item(http, emulator)
+    answer = http.post(
+        f"{odata_root(emulator)}/$batch",
+        json={
+            "requests": [
+                {
+                    "id": "1",
+                    "method": "GET",
+                    "url": f"ItemCard('{item['number']}')",
+                    "headers": {"Company": company_name(emulator)},
+                },
+                {
+                    "id": "2",
+                    "method": "POST",
+                    "url": "APICodeunits_GetNextSalesOrderNo",
+                    "headers": {"Company": company_name(emulator)},
+                    "body": {},
+                },
+            ]
+        },
+    )
+    responses = answer.json()["responses"]
+    assert [r["status"] for r in responses] == [200, 200]
+    assert responses[0]["body"]["No"] == item["number"]
+    assert responses[1]["body"]["value"].startswith("S-ORD")
+
+
+def test_put_follows_the_put_setting(http: httpx.Client, emulator: Emulator) -> None:
+    item = first_item(http, emulator)
+    url = f"{company_path(emulator)}/ItemCard('{item['number']}')"
+    assert http.put(url, json={"Unit_Price": 1}, headers={"If-Match": "*"}).status_code == 405
+    emulator.config.put_status = 0
+    assert http.put(url, json={"Unit_Price": 1}, headers={"If-Match": "*"}).status_code == 200

@@ -167,7 +167,7 @@ class TokenManager:
         failure: TokenEndpointError | None = None
         with _process_lock(self.connection_id), transaction.atomic():
             connection = Connection.objects.select_for_update().get(pk=self.connection_id)
-            current = connection.token
+            current: dict[str, Any] | None = connection.token
             if current and not self._expiring(current) and (not force or current.get("access_token") != stale):
                 self._token = current  # another thread or process renewed it meanwhile
                 return current

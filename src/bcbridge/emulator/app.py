@@ -56,6 +56,7 @@ class Emulator:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
+        request.get_data()  # read the whole body up front: a kept-alive connection stays in step
         response = self.dispatch(request)
         return response(environ, start_response)
 

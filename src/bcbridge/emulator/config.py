@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from bcbridge.emulator.limits import Limits
 
@@ -71,6 +72,27 @@ class EmulatorConfig:
             (``salesOrders/Microsoft.NAV.ship``).
         codeunit_result_as_text: Codeunit web services return structured results as a JSON
             *string* in ``value`` (AL procedures return Text); False returns JSON arrays.
+        subscription_lifetime: Seconds a webhook subscription lives after creation or renewal
+            (3 days, API-FACTS §6.2).
+        max_subscriptions: Webhook subscriptions per environment (200, operational limits).
+        handshake_method / handshake_timeout: How the ``validationToken`` handshake calls the
+            notificationUrl (POST per third parties; 5 s, API-FACTS §6.2).
+        notification_delay: Seconds a notification window stays open after its first change
+            (30 s, API-FACTS §6.4).
+        max_notifications: Records changed in one window above which one ``collection``
+            notification is sent instead (1,000).
+        collection_filter_field: Field named in a ``collection`` notification's ``$filter``
+            (BC's sample spells it ``lastDateTimeModified``).
+        notification_retry_window: Seconds failed deliveries (408, 429, 5xx, no answer) are
+            retried (36 h); ``notification_retry_first`` is the first delay, doubled per
+            attempt up to ``notification_retry_max_interval``.
+        delete_after_failed_retries: Delete the subscriptions of a delivery still failing
+            after the retry window (UNVERIFIED; False just drops the notifications).
+        notification_timeout: Seconds a notification POST may take.
+        notification_transport: httpx transport for handshakes and notifications (tests
+            mount a receiver in-process); ``None`` uses the network.
+        webhook_delivery_interval: Seconds between background delivery passes while any
+            subscription exists; 0 disables the thread (call ``deliver_due()`` instead).
     """
 
     tenant: str = "5b9b5d71-3f2a-4c7e-9a52-6d0e1c2f4a10"
@@ -108,6 +130,21 @@ class EmulatorConfig:
     batch_continue_on_error: bool = True
     extra_actions: bool = True
     codeunit_result_as_text: bool = True
+    # -- webhooks (bc/subscriptions.py, webhooks.py) --
+    subscription_lifetime: int = 3 * 24 * 3600
+    max_subscriptions: int = 200
+    handshake_method: str = "POST"
+    handshake_timeout: float = 5.0
+    notification_delay: float = 30.0
+    max_notifications: int = 1000
+    collection_filter_field: str = "lastDateTimeModified"
+    notification_retry_window: float = 36 * 3600
+    notification_retry_first: float = 60.0
+    notification_retry_max_interval: float = 4 * 3600
+    delete_after_failed_retries: bool = True
+    notification_timeout: float = 10.0
+    notification_transport: Any = None
+    webhook_delivery_interval: float = 1.0
     extra: dict[str, object] = field(default_factory=dict)
 
     @property

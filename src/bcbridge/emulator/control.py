@@ -20,6 +20,11 @@ faults). Endpoints:
 ``GET|PUT|POST|DELETE /_emulator/faults``                    read / replace / append / clear
 ``GET|DELETE /_emulator/requests?limit=N``                   request log (oldest first)
 ``GET  /_emulator/counters``                                 counters per status/kind/fault
+``GET  /_emulator/webhooks``                                 subscriptions, pending
+                                                            notifications, delivery log
+``POST /_emulator/webhooks/flush``                           send every collected
+                                                            notification now
+``POST /_emulator/webhooks/deliver``                         send what is due on the clock
 =========================================================  ==================================
 """
 
@@ -39,6 +44,7 @@ from bcbridge.emulator.errors import BCError, json_response
 from bcbridge.emulator.faults import FaultRule, Faults
 from bcbridge.emulator.limits import Limiter, Limits
 from bcbridge.emulator.requestlog import RequestLog
+from bcbridge.emulator.webhooks import notifier
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -65,6 +71,9 @@ _ROUTES = Map(
         Rule("/_emulator/faults", endpoint="faults", methods=["GET", "PUT", "POST", "DELETE"]),
         Rule("/_emulator/requests", endpoint="requests", methods=["GET", "DELETE"]),
         Rule("/_emulator/counters", endpoint="counters", methods=["GET"]),
+        Rule("/_emulator/webhooks", endpoint="webhooks", methods=["GET"]),
+        Rule("/_emulator/webhooks/flush", endpoint="webhooks_flush", methods=["POST"]),
+        Rule("/_emulator/webhooks/deliver", endpoint="webhooks_deliver", methods=["POST"]),
     ],
     strict_slashes=False,
 )
@@ -134,6 +143,7 @@ class Control:
         self.log.clear()
         self.faults.clear(seed=emulator.config.seed if seed is None else seed)
         self.limiter.reset(dataclasses.replace(emulator.config.limits))
+        notifier(emulator).reset()
 
     def clock(self) -> dict[str, Any]:
         """``{"now": ISO 8601, "offset_seconds": float}``."""
@@ -160,6 +170,20 @@ class Control:
 
     def delete(self, company_id: str, entity_set: str, key: str) -> None:
         self.emulator.bc.delete(company_id, entity_set, key)
+
+    def webhooks(self) -> dict[str, Any]:
+        """Live subscriptions, collected/undelivered notifications and the delivery log."""
+        hub = notifier(self.emulator)
+        return {"subscriptions": [s.to_json() for s in hub.live()], **hub.pending(),
+                "deliveries": list(hub.log)}
+
+    def deliver_notifications(self) -> int:
+        """Send the notifications and retries due on the emulator clock; returns POSTs made."""
+        return notifier(self.emulator).deliver_due()
+
+    def flush_notifications(self) -> int:
+        """Send every collected notification now, whatever its window; returns POSTs made."""
+        return notifier(self.emulator).flush()
 
     @property
     def limits(self) -> Limits:
@@ -296,6 +320,15 @@ class Control:
 
     def _http_counters(self, request: Request) -> Response:
         return _plain(self.counters())
+
+    def _http_webhooks(self, request: Request) -> Response:
+        return _plain(self.webhooks())
+
+    def _http_webhooks_flush(self, request: Request) -> Response:
+        return _plain({"posts": self.flush_notifications()})
+
+    def _http_webhooks_deliver(self, request: Request) -> Response:
+        return _plain({"posts": self.deliver_notifications()})
 
 
 def _iso(moment: datetime) -> str:

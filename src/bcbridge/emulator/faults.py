@@ -231,14 +231,13 @@ def truncate(response: Response) -> Response:
 class DisconnectResponse(Response):
     """A "response" that drops the connection instead of answering.
 
-    On werkzeug's server the socket (``environ["werkzeug.socket"]``) is reset and a
-    :class:`ConnectionResetError` tells the server the connection is gone (it handles that
-    silently). In-process (httpx's WSGI transport) it raises
+    On the real server the socket (``environ["bcbridge.emulator.socket"]``) is reset and a
+    :class:`ConnectionResetError` tells the server the connection is gone. In-process (httpx's WSGI transport) it raises
     :class:`httpx.RemoteProtocolError`, as httpx does when a real server disconnects.
     """
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        sock = environ.get("werkzeug.socket")
+        sock = environ.get("bcbridge.emulator.socket")
         if isinstance(sock, socket.socket):
             try:
                 # linger 0: close with RST, as a crashed gateway would

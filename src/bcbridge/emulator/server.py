@@ -1,9 +1,11 @@
 """Serve an :class:`~bcbridge.emulator.app.Emulator` on a real loopback port.
 
-:class:`EmulatorServer` runs werkzeug's threaded WSGI server in a background thread (for
-tests and the demo); :func:`serve` blocks (for the CLI). Both set
-``emulator.config.base_url`` to the bound URL, so token issuers, discovery documents and
-``@odata.nextLink`` point at the real port.
+The server is waitress (a production WSGI server): HTTP/1.1 keep-alive like BC's front
+end, so a client's connection reuse is real and measurable, and a pool of worker threads
+so the emulator's own per-user concurrency limits (5 processed, 95 queued) decide who
+waits, not the server. :class:`EmulatorServer` runs it in a background thread (tests, the
+demo); :func:`serve` blocks (the CLI). Both set ``emulator.config.base_url`` to the bound
+URL, so token issuers, discovery documents and ``@odata.nextLink`` point at the real port.
 """
 
 from __future__ import annotations
@@ -12,31 +14,57 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from waitress.adjustments import Adjustments
+from waitress.channel import HTTPChannel
+from waitress.server import TcpWSGIServer
+from waitress.task import WSGITask
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from bcbridge.emulator.app import Emulator
 
-__all__ = ["EmulatorServer", "serve"]
+__all__ = ["DEFAULT_THREADS", "EmulatorServer", "serve"]
+
+#: Worker threads: enough for BC's 5 concurrent + queued requests of a few users.
+DEFAULT_THREADS = 24
+
+# waitress reports every dropped connection (our "reset" fault) as an error; the
+# emulator keeps its own request log.
+logging.getLogger("waitress").setLevel(logging.CRITICAL)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No per-request access log lines (the emulator keeps its own request log)."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        if type == "error":
-            logging.getLogger("bcbridge.emulator.server").error(message, *args)
+class _Task(WSGITask):  # type: ignore[misc]
+    def get_environment(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().get_environment()
+        # lets the "reset" fault drop the TCP connection (faults.DisconnectResponse)
+        environ["bcbridge.emulator.socket"] = self.channel.socket
+        return environ
 
 
-def _bind(emulator: Emulator, host: str, port: int) -> tuple[BaseWSGIServer, str]:
-    server = make_server(host, port, emulator, threaded=True, request_handler=_QuietHandler)
+class _Channel(HTTPChannel):  # type: ignore[misc]
+    task_class = _Task
+
+
+class _Server(TcpWSGIServer):  # type: ignore[misc]
+    channel_class = _Channel
+
+    def shutdown(self) -> None:
+        """Close the listening socket and every open connection, then stop the workers."""
+        while self._map:
+            for dispatcher in list(self._map.values()):
+                dispatcher.handle_close()
+        self.task_dispatcher.shutdown()
+
+
+def _bind(emulator: Emulator, host: str, port: int, threads: int) -> tuple[_Server, str]:
+    adjustments = Adjustments(
+        host=host, port=port, threads=threads, ident="bcbridge-emulator", channel_timeout=120,
+        connection_limit=1000, expose_tracebacks=False, clear_untrusted_proxy_headers=True,
+    )
+    server = _Server(emulator, adj=adjustments, sockinfo=adjustments.listen[0])
     bound_host = f"[{host}]" if ":" in host else host
-    url = f"http://{bound_host}:{server.server_port}"
+    url = f"http://{bound_host}:{server.effective_port}"
     emulator.config.base_url = url
     return server, url
 
@@ -52,38 +80,40 @@ class EmulatorServer:
     Attributes:
         emulator: The served emulator.
         url: ``http://host:port`` once started.
+        connections_accepted: TCP connections accepted so far (keep-alive shows as few).
     """
 
-    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_THREADS) -> None:
         self.emulator = emulator
         self.host = host
         self.port = port
+        self.threads = threads
         self.url = ""
-        self._server: BaseWSGIServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    @property
+    def connections_accepted(self) -> int:
+        server = self._server
+        return int(server.accepted) if server is not None else 0
 
     def start(self) -> EmulatorServer:
         """Bind the socket and serve in a daemon thread; returns ``self``."""
         if self._server is not None:
             return self
-        self._server, self.url = _bind(self.emulator, self.host, self.port)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"bcbridge-emulator-{self.port}",
-            daemon=True,
-        )
+        self._server, self.url = _bind(self.emulator, self.host, self.port, self.threads)
+        _count_accepts(self._server)
+        self.port = self._server.effective_port
+        self._thread = threading.Thread(target=self._server.run, name=f"bcbridge-emulator-{self.port}", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket (waits for the serving thread)."""
+        """Stop serving, close every connection and the socket (waits for the thread)."""
         server, self._server = self._server, None
         if server is None:
             return
         server.shutdown()
-        server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -100,7 +130,18 @@ class EmulatorServer:
         self.stop()
 
 
-def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0, ready: Any = None) -> None:
+def _count_accepts(server: _Server) -> None:
+    server.accepted = 0
+    accept = server.handle_accept
+
+    def counting() -> None:
+        server.accepted += 1
+        accept()
+
+    server.handle_accept = counting
+
+
+def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0, ready: Any = None, threads: int = DEFAULT_THREADS) -> None:
     """Serve until interrupted (``KeyboardInterrupt``/``SystemExit`` end it cleanly).
 
     Args:
@@ -108,11 +149,12 @@ def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0, ready: Any
         host: Interface to bind.
         port: Port to bind; 0 picks a free one.
         ready: Called with the URL once the socket is bound, before serving.
+        threads: Worker threads.
     """
-    server, url = _bind(emulator, host, port)
+    server, url = _bind(emulator, host, port, threads)
     try:
         if ready is not None:
             ready(url)
-        server.serve_forever(poll_interval=0.2)
+        server.run()
     finally:
-        server.server_close()
+        server.shutdown()

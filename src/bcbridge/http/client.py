@@ -13,85 +13,26 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
 
 from bcbridge.exceptions import ConfigurationError, TransportError
 from bcbridge.http._errors import api_error
+from bcbridge.http._wire import dumps, redact_url, version
 from bcbridge.http.ratelimit import RateLimiter
 from bcbridge.http.retry import RetryPolicy, is_idempotent, parse_retry_after
-from bcbridge.http.urls import encode_query, with_query
+from bcbridge.http.urls import port_of, with_query
 
 __all__ = ["BCClient", "RequestRecord", "dumps", "redact_url"]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
-#: Query parameters whose values never reach a log (lower case; ``*secret*`` and
-#: ``*password*`` too).
-_SECRET_PARAMS = frozenset(
-    {
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "code",
-        "client_secret",
-        "sig",
-        "signature",
-        "token",
-        "key",
-        "apikey",
-        "api_key",
-        "clientstate",
-        "validationtoken",
-        "assertion",
-    }
-)
 
 _NO_BODY: Any = object()
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("bcbridge")
-    except Exception:  # not installed (running from a checkout)
-        return "0"
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        # A JSON number with the exact digits: BC decimals are numbers, not strings (§7.2).
-        return orjson.Fragment(str(value))
-    raise TypeError(f"cannot send {type(value).__name__} as JSON")
-
-
-def dumps(body: Any) -> bytes:
-    """JSON for BC: datetimes in UTC with ``Z`` (naive ones are taken as UTC), UUIDs as
-    strings, Decimals as exact numbers (API-FACTS §7.2)."""
-    return orjson.dumps(body, default=_default, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC)
-
-
-def redact_url(url: str) -> str:
-    """``url`` with the values of secret-looking query parameters replaced by ``***``."""
-    if "?" not in url:
-        return url
-    head, _, query = url.partition("?")
-    pairs = parse_qsl(query, keep_blank_values=True)
-    if not any(_is_secret(name) for name, _ in pairs):
-        return url
-    clean = {name: ("***" if _is_secret(name) else value) for name, value in pairs}
-    return f"{head}?{encode_query(clean)}"
-
-
-def _is_secret(name: str) -> bool:
-    name = name.lower()
-    return name in _SECRET_PARAMS or "secret" in name or "password" in name
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,19 +99,17 @@ class BCClient:
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ConfigurationError(
-                f"BCClient base_url must be an absolute http(s) URL, not {base_url!r}"
-            )
+            raise ConfigurationError(f"BCClient base_url must be an absolute http(s) URL, not {base_url!r}")
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self._origin = f"{parts.scheme}://{parts.netloc}"
-        self._host = (parts.scheme.lower(), (parts.hostname or "").lower(), _port(parts))
+        self._host = (parts.scheme.lower(), (parts.hostname or "").lower(), port_of(parts))
         self.retry = retry or RetryPolicy()
         self.limiter = limiter
         self.on_request = on_request
         self.data_access_intent = data_access_intent
         default_headers = {
             "Accept": "application/json",
-            "User-Agent": user_agent or f"bcbridge/{_version()}",
+            "User-Agent": user_agent or f"bcbridge/{version()}",
         }
         default_headers.update(headers or {})
         # BC processes 5 requests per user at once (API-FACTS §5): more sockets only queue.
@@ -205,12 +144,10 @@ class BCClient:
             parts = urlsplit(url if not url.startswith("//") else "x:" + url)
             if (
                 parts.scheme not in {"http", "https"}
-                or (parts.scheme.lower(), (parts.hostname or "").lower(), _port(parts))
-                != self._host
+                or (parts.scheme.lower(), (parts.hostname or "").lower(), port_of(parts)) != self._host
             ):
                 raise ConfigurationError(
-                    f"refusing URL {redact_url(url)!r}: "
-                    f"only {self._origin} is allowed for this connection"
+                    f"refusing URL {redact_url(url)!r}: only {self._origin} is allowed for this connection"
                 )
             return url
         if url.startswith("/"):
@@ -292,8 +229,7 @@ class BCClient:
                     self.retry.wait(attempt)
                     continue
                 raise TransportError(
-                    f"{method} {logged_url}: {type(exc).__name__}: {exc} "
-                    f"(client-request-id {request_id})"
+                    f"{method} {logged_url}: {type(exc).__name__}: {exc} (client-request-id {request_id})"
                 ) from exc
             finally:
                 if slot is not None:
@@ -352,11 +288,7 @@ class BCClient:
         if self.on_request is None:
             return
         duration_ms = (time.perf_counter() - started) * 1000.0
-        self.on_request(
-            RequestRecord(
-                method, url, status, duration_ms, sent, received, request_id, attempt, error
-            )
-        )
+        self.on_request(RequestRecord(method, url, status, duration_ms, sent, received, request_id, attempt, error))
 
     # -- JSON helpers --------------------------------------------------------------------
     def get_json(
@@ -380,9 +312,7 @@ class BCClient:
         """POST ``body`` (``None``: no body, as bound actions expect) and parse the answer
         (``None`` for 204). Not retried unless BC proves it did not process it."""
         if body is None:
-            response = self.request(
-                "POST", url, content=b"", headers=headers, idempotent=idempotent
-            )
+            response = self.request("POST", url, content=b"", headers=headers, idempotent=idempotent)
         else:
             response = self.request("POST", url, json=body, headers=headers, idempotent=idempotent)
         return _json(response)
@@ -398,9 +328,7 @@ class BCClient:
         """PATCH with ``If-Match: etag`` and return the updated entity (API-FACTS §4, §10)."""
         return _json(self.request("PATCH", url, json=body, etag=etag, headers=headers))
 
-    def delete(
-        self, url: str | httpx.URL, etag: str, *, headers: Mapping[str, str] | None = None
-    ) -> None:
+    def delete(self, url: str | httpx.URL, etag: str, *, headers: Mapping[str, str] | None = None) -> None:
         """DELETE with ``If-Match: etag`` (BC answers 204)."""
         self.request("DELETE", url, etag=etag, headers=headers)
 
@@ -424,11 +352,3 @@ class BCClient:
 def _json(response: httpx.Response) -> Any:
     content = response.content
     return orjson.loads(content) if content else None
-
-
-def _port(parts: Any) -> int:
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigurationError(f"bad port in URL {parts.geturl()!r}") from exc
-    return port or (443 if parts.scheme.lower() == "https" else 80)

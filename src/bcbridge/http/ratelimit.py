@@ -247,6 +247,7 @@ class PollingRateLimiter(RateLimiter):
 # lease ms. Time comes from the Redis server so that hosts with skewed clocks agree.
 # Returns 0 when acquired, ms until a window slot frees, or -1 when only concurrency is short.
 _ACQUIRE = """
+if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
@@ -307,9 +308,7 @@ class RedisRateLimiter(PollingRateLimiter):
             except ImportError as exc:  # pragma: no cover - depends on the installation
                 from bcbridge.exceptions import ConfigurationError
 
-                raise ConfigurationError(
-                    "RedisRateLimiter needs the 'redis' package (pip install redis)"
-                ) from exc
+                raise ConfigurationError("RedisRateLimiter needs the 'redis' package (pip install redis)") from exc
             client = redis.Redis.from_url(redis_url or "redis://127.0.0.1:6379/0")
         self.client = client
         self.key = key

@@ -172,9 +172,7 @@ class RetryPolicy:
         idempotent: bool | None,
     ) -> bool:
         """:func:`should_retry` with this policy's ``max_attempts``."""
-        return should_retry(
-            method, status, error, attempt, idempotent, max_attempts=self.max_attempts
-        )
+        return should_retry(method, status, error, attempt, idempotent, max_attempts=self.max_attempts)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1``.
@@ -190,7 +188,7 @@ class RetryPolicy:
         """
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.retry_after_cap)
-        ceiling = min(self.cap, self.base * (2 ** max(attempt - 1, 0)))
+        ceiling: float = min(self.cap, self.base * 2.0 ** max(attempt - 1, 0))
         return self.rng() * ceiling
 
     def wait(self, attempt: int, retry_after: float | None = None) -> float:

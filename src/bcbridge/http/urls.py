@@ -39,6 +39,7 @@ __all__ = [
     "EndpointKind",
     "encode_query",
     "fill_template",
+    "port_of",
     "quote_key",
     "quote_segment",
     "with_query",
@@ -106,9 +107,7 @@ def fill_template(template: str, values: Mapping[str, Any]) -> str:
         if name is None:
             continue
         if spec or conversion:
-            raise ConfigurationError(
-                f"URL template {template!r}: use plain {{{name}}} placeholders"
-            )
+            raise ConfigurationError(f"URL template {template!r}: use plain {{{name}}} placeholders")
         if name not in values:
             raise ConfigurationError(f"URL template {template!r} needs a value for {{{name}}}")
         text = str(values[name])
@@ -140,9 +139,7 @@ class BCUrls:
     def __post_init__(self) -> None:
         parts = urlsplit(self.api_url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ConfigurationError(
-                f"api_url must be an absolute http(s) URL, not {self.api_url!r}"
-            )
+            raise ConfigurationError(f"api_url must be an absolute http(s) URL, not {self.api_url!r}")
         if parts.query or parts.fragment:
             raise ConfigurationError(f"api_url must not have a query or fragment: {self.api_url!r}")
         if not self.environment:
@@ -156,18 +153,13 @@ class BCUrls:
         tenant = f"/{quote_segment(self.tenant)}" if self.tenant else ""
         return f"{self.api_url}/v2.0{tenant}/{quote_segment(self.environment)}"
 
-    def api_root(
-        self, publisher: str | None = None, group: str | None = None, version: str = "v2.0"
-    ) -> str:
+    def api_root(self, publisher: str | None = None, group: str | None = None, version: str = "v2.0") -> str:
         """``.../api/v2.0`` or, for a custom API, ``.../api/{publisher}/{group}/{version}``."""
         if publisher is None and group is None:
             return f"{self.environment_root}/api/{quote_segment(version)}"
         if not publisher or not group:
             raise ConfigurationError("a custom API needs both publisher and group")
-        return (
-            f"{self.environment_root}/api/{quote_segment(publisher)}/{quote_segment(group)}"
-            f"/{quote_segment(version)}"
-        )
+        return f"{self.environment_root}/api/{quote_segment(publisher)}/{quote_segment(group)}/{quote_segment(version)}"
 
     @property
     def odata_root(self) -> str:
@@ -179,18 +171,12 @@ class BCUrls:
         """``.../api/v2.0/companies`` (``api`` = publisher/group/version for custom APIs)."""
         return f"{self.api_root(**api)}/companies"
 
-    def entity_set(
-        self, company_id: str | uuid.UUID, entity_set: str, key: Any = None, **api: str
-    ) -> str:
+    def entity_set(self, company_id: str | uuid.UUID, entity_set: str, key: Any = None, **api: str) -> str:
         """``.../companies({company_id})/{entity_set}`` or ``...({key})`` for one record."""
-        url = (
-            f"{self.api_root(**api)}/companies({quote_key(company_id)})/{quote_segment(entity_set)}"
-        )
+        url = f"{self.api_root(**api)}/companies({quote_key(company_id)})/{quote_segment(entity_set)}"
         return url if key is None else f"{url}({quote_key(key)})"
 
-    def bound_action(
-        self, company_id: str | uuid.UUID, entity_set: str, key: Any, action: str, **api: str
-    ) -> str:
+    def bound_action(self, company_id: str | uuid.UUID, entity_set: str, key: Any, action: str, **api: str) -> str:
         """``.../{entity_set}({key})/Microsoft.NAV.{action}`` (POST, 204; API-FACTS §2.4)."""
         record = self.entity_set(company_id, entity_set, key, **api)
         return f"{record}/Microsoft.NAV.{quote_segment(action)}"
@@ -216,10 +202,7 @@ class BCUrls:
 
     def unbound_action(self, service: str, action: str, company: str | uuid.UUID) -> str:
         """``.../ODataV4/{service}_{action}?company={name or id}`` (POST with named params)."""
-        return (
-            f"{self.odata_root}/{quote_segment(service)}_{quote_segment(action)}"
-            f"?company={quote_segment(company)}"
-        )
+        return f"{self.odata_root}/{quote_segment(service)}_{quote_segment(action)}?company={quote_segment(company)}"
 
     # -- endpoint templates --------------------------------------------------------------
     def base_for(
@@ -297,14 +280,12 @@ class BCUrls:
         """
         parts = urlsplit(url)
         root = urlsplit(self.environment_root)
-        if (parts.scheme.lower(), (parts.hostname or "").lower(), _port(parts)) != (
+        if (parts.scheme.lower(), (parts.hostname or "").lower(), port_of(parts)) != (
             root.scheme.lower(),
             (root.hostname or "").lower(),
-            _port(root),
+            port_of(root),
         ):
-            raise ConfigurationError(
-                f"refusing URL {url!r}: it leaves the connection's API host {self.api_url!r}"
-            )
+            raise ConfigurationError(f"refusing URL {url!r}: it leaves the connection's API host {self.api_url!r}")
         if parts.username or parts.password:
             raise ConfigurationError(f"refusing URL {url!r}: credentials in URLs are not allowed")
         path = parts.path
@@ -312,25 +293,23 @@ class BCUrls:
         for _ in range(3):  # %252e%252e decodes twice
             decoded = unquote(decoded)
             segments = decoded.split("/")
-            if (
-                "\\" in decoded
-                or any(c < " " for c in decoded)
-                or ".." in segments
-                or "." in segments
-            ):
+            if "\\" in decoded or any(c < " " for c in decoded) or ".." in segments or "." in segments:
                 raise ConfigurationError(
-                    f"refusing URL {url!r}: it tries to leave the environment root "
-                    f"{self.environment_root!r}"
+                    f"refusing URL {url!r}: it tries to leave the environment root {self.environment_root!r}"
                 )
         if not (path + "/").startswith(root.path + "/") or "//" in path:
             raise ConfigurationError(
-                f"refusing URL {url!r}: it is outside the environment root "
-                f"{self.environment_root!r}"
+                f"refusing URL {url!r}: it is outside the environment root {self.environment_root!r}"
             )
         return url
 
 
-def _port(parts: Any) -> int:
+def port_of(parts: Any) -> int:
+    """The port of a ``urlsplit`` result, defaulting to 80/443 by scheme.
+
+    Raises:
+        ConfigurationError: The port is not a number in range.
+    """
     try:
         port = parts.port
     except ValueError as exc:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from bcbridge.exceptions import ConfigurationError
 from bcbridge.models import Company, Connection, OutboxMessage, OutboxOperation, OutboxStatus
 
-__all__ = ["cancel", "company_id_of", "enqueue", "outbox_counts", "retry_now"]
+__all__ = ["cancel", "company_id_of", "enqueue", "enqueue_call", "outbox_counts", "retry_now"]
 
 _NEEDS_KEY = {OutboxOperation.UPDATE, OutboxOperation.DELETE, OutboxOperation.ACTION}
 
@@ -137,6 +137,27 @@ def enqueue(
             return OutboxMessage.objects.create(**fields)
     except IntegrityError:
         return OutboxMessage.objects.get(connection=connection, dedupe_key=dedupe_key)
+
+
+def enqueue_call(
+    connection: Connection,
+    company: str | uuid.UUID | Company | None,
+    code: str,
+    body: Any = None,
+    *,
+    etag: str = "",
+    dedupe_key: str | None = None,
+    **values: Any,
+) -> OutboxMessage:
+    """Queue a call of the registry endpoint ``code`` (``bc.call(code, body, **values)``).
+
+    A POST endpoint whose earlier outcome is unknown is sent again; when BC then answers
+    404 (the record is gone, as after a posted shipment) the message counts as sent.
+    """
+    return enqueue(
+        connection, company, "call", action=code, payload={"body": body, "values": values}, etag=etag,
+        dedupe_key=dedupe_key,
+    )
 
 
 def retry_now(messages: Iterable[OutboxMessage] | Any, *, forget_unknown: bool = False) -> int:

@@ -40,7 +40,7 @@ def order_lines(store: Any, company_id: str, order_id: str) -> list[dict[str, An
     return sorted(lines, key=lambda line: int(line.get("sequence") or 0))
 
 
-def _num(value: object) -> float:
+def _num(value: Any) -> float:
     return float(value or 0)
 
 

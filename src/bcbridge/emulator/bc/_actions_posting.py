@@ -94,7 +94,8 @@ def insert_document(
             line["documentNo"] = stored.get("number", "")
         line.update(_totals.line_amounts(line))
         store.insert(company_id, line_set, line)
-    return store.get(company_id, header_set, stored["id"]) or stored
+    result: dict[str, Any] = store.get(company_id, header_set, stored["id"]) or stored
+    return result
 
 
 def adjust_inventory(store: Any, company_id: str, lines: list[tuple[dict[str, Any], float]], sign: int) -> None:

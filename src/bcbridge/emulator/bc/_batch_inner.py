@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import orjson
 from werkzeug.test import EnvironBuilder
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from werkzeug.wrappers import Response
 
 __all__ = ["InnerRequest", "parse_batch", "run_inner"]
+
+logger = logging.getLogger("bcbridge.emulator")
 
 _METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
 # Outer headers that carry over to every inner request unless the inner one sets them:
@@ -144,7 +147,13 @@ def resolve_url(item: InnerRequest, route_prefix: str, locations: dict[str, str]
 
 
 def run_inner(bc: Any, outer: Request, route_prefix: str, item: InnerRequest, locations: dict[str, str]) -> Response:
-    """Build a WSGI environ for ``item`` and dispatch it through the whole emulator."""
+    """Build a WSGI environ for ``item`` and serve it with the BC handler.
+
+    The inner request goes through BC's whole routing, authentication, query and write
+    code (``bc.handle``) but not through the per-user limiter: BC runs a batch in the
+    outer request's session, so its operations take no processing slots of their own
+    (and a batch cannot deadlock waiting for a slot it holds itself).
+    """
     path, query = resolve_url(item, route_prefix, locations)
     if not path.startswith("/v2.0/"):
         raise BCError(
@@ -161,7 +170,11 @@ def run_inner(bc: Any, outer: Request, route_prefix: str, item: InnerRequest, lo
         if value is not None and name.lower() not in lowered:
             headers[name] = value
     company = next((v for k, v in headers.items() if k.lower() == "company"), None)
-    if company is not None:
+    if company is not None and route_prefix.endswith("/ODataV4"):
+        # Web services name the company in the query (API-FACTS §2.3).
+        if not any(k.lower() == "company" for k, _ in parse_qsl(query)):
+            query = f"{query}&company={quote(company)}" if query else f"company={quote(company)}"
+    elif company is not None:
         path = _with_company(bc, route_prefix, path, company)
     data: bytes | None = None
     if item.body is not None:
@@ -173,7 +186,7 @@ def run_inner(bc: Any, outer: Request, route_prefix: str, item: InnerRequest, lo
         path=quote(path, safe="/()'=,$@:;!*+&~%"),
         query_string=query or None,
         method=item.method,
-        headers=headers,
+        headers=list(headers.items()),
         data=data,
         base_url=outer.host_url,
         environ_overrides={"REMOTE_ADDR": outer.remote_addr or "127.0.0.1"},
@@ -182,7 +195,13 @@ def run_inner(bc: Any, outer: Request, route_prefix: str, item: InnerRequest, lo
         environ = builder.get_environ()
     finally:
         builder.close()
-    response: Response = bc.emulator.dispatch(Request(environ))
+    try:
+        response: Response = bc.handle(Request(environ))
+    except BCError as error:
+        return error.response()
+    except Exception:  # an emulator bug answers like a server would, as Emulator.dispatch does
+        logger.exception("emulator failed on batch operation %s %s", item.method, path)
+        return BCError(500, "Internal_ServerError", "The emulator failed to process the request.").response()
     return response
 
 

@@ -121,7 +121,7 @@ def _blank(value: object) -> bool:
     return not value or value == "0001-01-01"
 
 
-def _num(value: object) -> float:
+def _num(value: Any) -> float:
     return float(value or 0)
 
 

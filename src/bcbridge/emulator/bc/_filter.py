@@ -20,7 +20,7 @@ from odata_query.grammar import ODataLexer, ODataParser
 
 from bcbridge.emulator.errors import BCError
 
-__all__ = ["compile_filter", "equality_values", "parse_filter"]
+__all__ = ["compile_filter", "equality_values", "parse_filter", "time_bounds"]
 
 Getter = Callable[[dict], Any]
 
@@ -222,6 +222,31 @@ def compile_filter(node: ast._Node, types: Mapping[str, str], *, entity_type: st
         _check_or(node)
     predicate = _Compiler(types, entity_type).predicate(node)
     return lambda record: bool(predicate(record))
+
+
+def time_bounds(node: ast._Node | None, field: str) -> list[tuple[str, float]]:
+    """``(operator, unix ms)`` of top-level ``field <op> <datetime literal>`` conjuncts.
+
+    Used to skip generated records by timestamp before building them; the full filter still
+    runs on every record that is built.
+    """
+    if node is None:
+        return []
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
+        return time_bounds(node.left, field) + time_bounds(node.right, field)
+    names = {ast.Gt: "gt", ast.GtE: "ge", ast.Lt: "lt", ast.LtE: "le", ast.Eq: "eq"}
+    flipped = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge", "eq": "eq"}
+    if isinstance(node, ast.Compare) and type(node.comparator) in names:
+        op = names[type(node.comparator)]
+        left, right = node.left, node.right
+        if isinstance(right, ast.Identifier):
+            left, right, op = right, left, flipped[op]
+        if isinstance(left, ast.Identifier) and left.name == field and \
+                isinstance(right, (ast.DateTime, ast.Date)):
+            moment = _as_datetime(right.val)
+            if moment is not None:
+                return [(op, moment.timestamp() * 1000)]
+    return []
 
 
 def equality_values(node: ast._Node | None, field: str) -> list[str]:

@@ -249,7 +249,8 @@ def _ledger(cd: CompanyData) -> None:
                      "creditAmount": amount if side == "credit" else 0,
                      "lastModifiedDateTime": invoice["lastModifiedDateTime"]})
 
-    cd.add(BaseSet("generalLedgerEntries", 3 * invoices.count, s, build))
+    # Entries carry their invoice's timestamp, not one of their own salt.
+    cd.add(BaseSet("generalLedgerEntries", 3 * invoices.count, s, build), stamped=False)
 
 
 def _journals(cd: CompanyData) -> None:

@@ -28,10 +28,9 @@ def ws_etag(seed: str) -> str:
 
 def _render(page: WsPage, ctx: WsContext, row: dict[str, Any], record: dict[str, Any] | None) -> dict[str, Any]:
     if record is None:
-        body = dict(row)
         if page.object_type == "Page":
-            body = {"@odata.etag": ws_etag(orjson.dumps(body).decode()), **body}
-        return body
+            return {"@odata.etag": ws_etag(orjson.dumps(row).decode()), **row}
+        return dict(row)
     stored = extension_values(ctx.store, ctx.company_id, page.name, str(record["id"]))
     body: dict[str, object] = {}
     for field in page.fields:

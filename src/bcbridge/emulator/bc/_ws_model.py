@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 Getter = Callable[["WsContext", dict[str, Any]], object]
-RowBuilder = Callable[["WsContext"], list[tuple[dict[str, Any], "dict | None"]]]
+RowBuilder = Callable[["WsContext"], list[tuple[dict[str, Any], "dict[str, Any] | None"]]]
 
 
 @dataclass(frozen=True)

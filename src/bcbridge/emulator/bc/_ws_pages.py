@@ -195,12 +195,12 @@ SALES_ORDERS = WsPage(
 
 def _line_rows(ctx: WsContext) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     # Page 46 lists lines in (Document Type, Document No., Line No.) order.
-    rows = [
+    rows: list[tuple[dict[str, Any], dict[str, Any] | None]] = [
         ({}, line)
         for _, line in ctx.records("salesOrderLines")
         if ctx.by_id("salesOrders", line.get("documentId")) is not None
     ]
-    rows.sort(key=lambda row: (_document_no(ctx, row[1]), int(row[1].get("sequence") or 0)))  # type: ignore[arg-type]
+    rows.sort(key=lambda row: (_document_no(ctx, row[1] or {}), int((row[1] or {}).get("sequence") or 0)))
     return rows
 
 

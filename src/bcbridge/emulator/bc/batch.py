@@ -5,10 +5,10 @@
 answers ``200`` with ``{"responses": [{"id", "status", "headers", "body"}]}`` in request
 order (API-FACTS §2.6; DOCS ``webservices/use-odata-batch.md``).
 
-Every inner request is re-dispatched through the whole emulator
-(:meth:`~bcbridge.emulator.app.Emulator.dispatch`) with the outer request's
-``Authorization`` header, so inner requests see the same authentication, limits, faults,
-ETag rules and webhooks as direct calls.
+Every inner request is served by the BC handler (routing, authentication with the outer
+request's ``Authorization`` header, queries, writes, ETag rules, webhooks) exactly as a
+direct call; only the per-user limiter and fault rules apply to the outer request alone,
+as BC runs a batch in one session.
 
 Transactions:
 
@@ -55,7 +55,7 @@ def handle_batch(bc: Any, request: Request, route_prefix: str) -> Response:
     """Run a JSON ``$batch`` request and answer with every inner response.
 
     Args:
-        bc: The emulator's ``BusinessCentral``; ``bc.emulator`` dispatches inner requests.
+        bc: The emulator's ``BusinessCentral``; ``bc.handle`` serves inner requests.
         request: The outer ``POST .../$batch`` request.
         route_prefix: Path of the route root the relative inner URLs hang off, e.g.
             ``/v2.0/{tenant}/{environment}/api/v2.0`` (a trailing ``/`` is allowed).

@@ -18,8 +18,9 @@ multiplies every volume except the reference tables (items = 500 * K).
 
 from __future__ import annotations
 
+import math
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -57,6 +58,10 @@ class BaseSet:
         #: field -> function mapping a value (uppercased) to the index holding it, for
         #: lookups by number in sets too large to scan (``Store.find``).
         self.finders: dict[str, Callable[[str], int | None]] = {}
+        #: Unix ms of a generated record's modification timestamp without building it, so a
+        #: ``lastModifiedDateTime`` filter skips non-matching records cheaply.
+        self.modified_ms: Callable[[int], int] | None = None
+        self._by_modified: tuple[array[int], array[int]] | None = None
 
     @property
     def count(self) -> int:
@@ -65,6 +70,32 @@ class BaseSet:
     def build(self, index: int) -> dict:
         """The record at ``index`` as a fresh dict in JSON field order."""
         return self._builder(index)
+
+    def modified_between(self, low: float | None, high: float | None, *,
+                         low_inclusive: bool, high_inclusive: bool) -> list[int] | None:
+        """Sorted indexes of generated records whose timestamp (Unix ms) is in the range.
+
+        Uses an index of every generated timestamp built on first use (two ``array('q')``,
+        16 bytes per record); returns ``None`` when there is no :attr:`modified_ms` or the
+        range holds most records (a plain scan is then as fast).
+        """
+        if self.modified_ms is None:
+            return None
+        if self._by_modified is None:
+            stamps = array("q", map(self.modified_ms, range(self.count)))
+            order = array("q", sorted(range(self.count), key=stamps.__getitem__))
+            self._by_modified = (array("q", (stamps[i] for i in order)), order)
+        stamps, order = self._by_modified
+        lo, hi = 0, len(stamps)
+        if low is not None:
+            bound = math.ceil(low) if low_inclusive else math.floor(low) + 1
+            lo = bisect_left(stamps, bound)
+        if high is not None:
+            bound = math.floor(high) if high_inclusive else math.ceil(high) - 1
+            hi = bisect_right(stamps, bound)
+        if hi - lo > len(stamps) // 2:
+            return None
+        return sorted(order[lo:hi]) if hi > lo else []
 
     def key(self, index: int) -> str:
         """The ``id`` of the record at ``index`` (also valid for indexes past ``count``)."""
@@ -192,8 +223,13 @@ class CompanyData:
     def salt(self, name: str) -> Salt:
         return salt(self.seed, self.index, name)
 
-    def add(self, base: BaseSet) -> BaseSet:
+    def add(self, base: BaseSet, *, stamped: bool = True) -> BaseSet:
+        """Register ``base``; ``stamped``: its timestamps come from :meth:`modified` with
+        its own salt (enables :attr:`BaseSet.modified_ms`)."""
         self.sets[base.name] = base
+        if stamped:
+            s, anchor = base.salt, self.anchor
+            base.modified_ms = lambda i: anchor - 1 - s.h(i, 99) % SPREAD_MS
         return base
 
     def volume(self, name: str) -> int:

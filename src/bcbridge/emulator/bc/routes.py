@@ -105,6 +105,13 @@ def handle(bc: BusinessCentral, request: Request) -> Response:
     if environment.lower() != config.environment.lower():
         raise not_found(environment)
     root = "/v2.0/" + "/".join(segments[: len(segments) - len(rest)])
+    # -- webhook subscriptions (issue 6): api/v2.0/subscriptions, api/{pub}/{grp}/{ver}/subscriptions
+    at = 2 if len(rest) >= 2 and rest[1] == "v2.0" else 4
+    if rest[0] == "api" and len(rest) > at and rest[at].startswith("subscriptions"):
+        from bcbridge.emulator.bc import subscriptions
+
+        if subscriptions.is_subscriptions_segment(rest[at]):
+            return subscriptions.handle(bc, request, f"{root}/{'/'.join(rest[:at])}", rest[at:])
     if rest[0] == "ODataV4":
         module = _optional("webservices")
         if module is None:

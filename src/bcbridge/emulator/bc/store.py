@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from bcbridge.emulator.bc import _totals
@@ -165,13 +165,26 @@ class Store:
                             self._record(self.state(company_id, entity_set), ordinal))
 
     def iter(self, company_id: str, entity_set: str, *, start: int = 0,
-             parent_key: str | None = None) -> Iterator[tuple[int, dict]]:
+             parent_key: str | None = None, generated: Sequence[int] | None = None
+             ) -> Iterator[tuple[int, dict]]:
+        """Records in ordinal order (see the module docstring).
+
+        ``generated`` (sorted ordinals) restricts which generated records are visited, e.g.
+        those a timestamp index says can match a filter; changed generated records and
+        inserted records are always yielded.
+        """
         state = self.state(company_id, entity_set)
         base, over, deleted = state.base, state.over, state.deleted
         if parent_key is not None:
             yield from self._iter_children(company_id, state, parent_key, start)
             return
-        for ordinal in range(start, base.count):
+        if generated is not None:
+            visit: Iterable[int] = sorted(
+                {o for o in generated if o >= start}
+                | {o for o in over if start <= o < base.count})
+        else:
+            visit = range(start, base.count)
+        for ordinal in visit:
             if ordinal in deleted:
                 continue
             record = over.get(ordinal)

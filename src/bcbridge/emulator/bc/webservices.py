@@ -8,6 +8,8 @@ URL shapes:
   ``ODataV4/{Service}[({key})]?company={name or id}`` for the pages and the query of
   :mod:`._ws_pages`; keys are the page's key fields: ``ItemCard('1000')``,
   ``SalesOrders(Document_Type='Order',No='S-ORD101001')``;
+* ``POST ODataV4/$batch`` (JSON batch, :mod:`.batch`; an inner ``Company`` header becomes
+  ``?company=``);
 * ``POST ODataV4/{Codeunit}_{Procedure}?company=...`` for the codeunits of
   :mod:`._ws_codeunits` (``APICodeunits_GetNextSalesOrderNo``, ...).
 
@@ -96,6 +98,10 @@ def handle(bc: Any, request: Request, rest_path: str) -> Response:
         return service_document(base)
     if segments == ["$metadata"]:
         return metadata_response()
+    if segments == ["$batch"]:
+        from bcbridge.emulator.bc.batch import handle_batch
+
+        return handle_batch(bc, request, path[: path.index("/ODataV4") + len("/ODataV4")])
     company, in_path = _company_arg(request), False
     first = _SEGMENT.match(segments[0])
     if first and first[1] == "Company":
@@ -129,6 +135,8 @@ def handle(bc: Any, request: Request, rest_path: str) -> Response:
         raise _not_allowed(method, name)
     if method == "POST" and raw_key is None and page.creatable:
         return _post(call, page)
+    if method == "PUT" and bc.emulator.config.put_status:
+        raise _not_allowed(method, name)
     if method in ("PATCH", "PUT") and raw_key is not None:
         return _patch(call, page, raw_key)
     if method == "DELETE" and raw_key is not None and page.deletable:

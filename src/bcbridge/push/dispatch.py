@@ -1,0 +1,311 @@
+"""The outbox dispatcher: claim due messages, send them, record what happened. Never twice.
+
+Three short database transactions per run and no transaction open while BC is called:
+
+1. **Claim**: due messages (pending with ``next_attempt_at <= now``, or in flight with an
+   expired lease: a crashed worker) are locked with ``SELECT ... FOR UPDATE SKIP LOCKED``
+   on PostgreSQL, so parallel workers take different rows, and marked ``in_flight`` with a
+   lease and a fresh ``attempt_id`` (a compare-and-set on the old one, which also keeps
+   SQLite, which has no row locks, correct). A stale lease is claimed as **outcome
+   unknown**: the dead worker may have sent it.
+2. **Send** (:mod:`bcbridge.push._steps`), directly or in ``$batch`` requests.
+3. **Record** the outcome, only if ``attempt_id`` is still ours.
+
+Outcome rules (one pure function, :func:`classify`):
+
+* success: ``sent`` with BC's id, number, ETag and answer;
+* 429 and 503 (BC did not process it, API-FACTS §5), connect errors (nothing left this
+  process), token and rate-limiter problems: back to ``pending`` after exponential back-off
+  with jitter, or ``Retry-After`` when BC sends a longer one;
+* 408, 500, 502, 504 and broken connections **while a write was out**: the same, and the
+  message is marked *outcome unknown*, so the next attempt first looks for the earlier
+  one in BC (salesOrders by ``externalDocumentNumber``) and adopts it instead of creating
+  a second record (BC's API has no idempotency key);
+* permanent errors (400 ``BadRequest_*``/``Application_*``, 403, 404, mapping errors, a
+  conflict the policy parks): ``parked`` with BC's message;
+* after ``max_attempts`` transient failures: ``parked``.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from django.db import connection as db_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from bcbridge.entities import BC
+from bcbridge.exceptions import BCAPIError, BCBridgeError, FatalError, RetriableError, TokenEndpointError, TransportError
+from bcbridge.http import RateLimitTimeout, RetryPolicy
+from bcbridge.models import Connection, OutboxMessage, OutboxStatus
+from bcbridge.push import _steps
+from bcbridge.push._steps import Job
+
+__all__ = ["DispatchPolicy", "DispatchResult", "Verdict", "claim", "classify", "dispatch_due", "drain"]
+
+#: Statuses that prove BC did not process the request (API-FACTS §5, §8).
+_NOT_PROCESSED = frozenset({429, 503})
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    """Timing of the dispatcher.
+
+    Attributes:
+        lease_seconds: How long a claim lasts; a worker silent for longer is presumed dead.
+        max_attempts: Transient failures before a message is parked.
+        backoff_base: First back-off in seconds; doubles per attempt.
+        backoff_cap: Longest back-off in seconds.
+        retry_after_cap: Longest wait taken from ``Retry-After``, seconds.
+        rng: Jitter source in [0, 1).
+    """
+
+    lease_seconds: float = 300.0
+    max_attempts: int = 20
+    backoff_base: float = 2.0
+    backoff_cap: float = 900.0
+    retry_after_cap: float = 3600.0
+    rng: Callable[[], float] = field(default=random.random, compare=False)
+
+    def delay(self, attempts: int, retry_after: float | None) -> float:
+        """Seconds until the next attempt: back-off with "equal jitter" (half fixed, half
+        random, so a storm of failures spreads out but never retries at once), or the
+        ``Retry-After`` when BC asks for longer."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** max(attempts - 1, 0))
+        backoff = ceiling / 2 + self.rng() * ceiling / 2
+        if retry_after is not None:
+            return max(backoff if attempts > 3 else 0.0, min(retry_after, self.retry_after_cap))
+        return backoff
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with a failed message: ``retry`` or ``park``; ``unknown`` marks a write
+    that may have reached BC."""
+
+    action: str
+    unknown: bool = False
+    retry_after: float | None = None
+
+
+def classify(error: BaseException, *, writing: bool) -> Verdict:
+    """The verdict for ``error`` raised while handling a message.
+
+    Args:
+        error: The exception.
+        writing: Whether a write request was out when it happened.
+    """
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(error, BCAPIError):
+        if isinstance(error, RetriableError):
+            return Verdict("retry", writing and error.status not in _NOT_PROCESSED, retry_after)
+        if error.status == 401:
+            return Verdict("retry", False, retry_after)  # the connection needs attention, not the message
+        return Verdict("park")
+    if isinstance(error, TransportError):
+        cause = error.__cause__
+        return Verdict("retry", writing and not isinstance(cause, _NOT_SENT))
+    if isinstance(error, TokenEndpointError | RateLimitTimeout):
+        return Verdict("retry", False)
+    if isinstance(error, RetriableError):
+        return Verdict("retry", writing, retry_after)
+    if isinstance(error, FatalError | BCBridgeError):
+        return Verdict("park")
+    # A bug or a database hiccup: retry later, and be careful if a write was out.
+    return Verdict("retry", writing)
+
+
+@dataclass
+class DispatchResult:
+    """Counts of one dispatch run (add them up with ``+``)."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    parked: int = 0
+    adopted: int = 0
+    lost_lease: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __add__(self, other: DispatchResult) -> DispatchResult:
+        return DispatchResult(
+            self.claimed + other.claimed, self.sent + other.sent, self.retried + other.retried,
+            self.parked + other.parked, self.adopted + other.adopted, self.lost_lease + other.lost_lease,
+            self.errors + other.errors,
+        )
+
+
+def claim(limit: int | None = None, *, now: datetime | None = None, connection: Connection | None = None,
+          lease_seconds: float = 300.0) -> list[OutboxMessage]:
+    """Claim due messages (see the module docstring) and return them, in flight and ours."""
+    now = now or timezone.now()
+    token = uuid.uuid4()
+    due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) | Q(status=OutboxStatus.IN_FLIGHT, lease_expires_at__lt=now)
+    with transaction.atomic():
+        query = OutboxMessage.objects.filter(due, connection__enabled=True)
+        if connection is not None:
+            query = query.filter(connection=connection)
+        query = query.order_by("next_attempt_at", "id")
+        if db_connection.features.has_select_for_update_skip_locked:
+            query = query.select_for_update(skip_locked=True, of=("self",))
+        rows = list(query.values_list("pk", "status", "attempt_id")[: limit or 1000])
+        lease = now + timedelta(seconds=lease_seconds)
+        common = {"status": OutboxStatus.IN_FLIGHT, "attempt_id": token, "lease_expires_at": lease, "updated_at": now}
+        fresh = [pk for pk, status, _ in rows if status == OutboxStatus.PENDING]
+        stale = [pk for pk, status, _ in rows if status == OutboxStatus.IN_FLIGHT]
+        if fresh:
+            OutboxMessage.objects.filter(pk__in=fresh, status=OutboxStatus.PENDING).update(attempts=F("attempts") + 1, **common)
+        if stale:
+            OutboxMessage.objects.filter(pk__in=stale, status=OutboxStatus.IN_FLIGHT, lease_expires_at__lt=now).update(
+                attempts=F("attempts") + 1, outcome_unknown=True, last_error="The worker's lease expired (crash?): outcome unknown.",
+                **common,
+            )
+    return list(OutboxMessage.objects.filter(attempt_id=token).select_related("connection").order_by("id"))
+
+
+def _record(job: Job, **changes: Any) -> bool:
+    """Save the outcome if the claim is still ours (a compare-and-set on ``attempt_id``)."""
+    message = job.message
+    changes.setdefault("lease_expires_at", None)
+    changes["updated_at"] = timezone.now()
+    fields = {
+        "state": message.state, "outcome_unknown": message.outcome_unknown, "bc_id": message.bc_id,
+        "bc_number": message.bc_number, "bc_etag": message.bc_etag, "result": message.result,
+    }
+    updated = OutboxMessage.objects.filter(pk=message.pk, attempt_id=job.token, status=OutboxStatus.IN_FLIGHT).update(
+        **fields, **changes
+    )
+    return bool(updated)
+
+
+def _sent(job: Job, result: DispatchResult) -> None:
+    if _record(job, status=OutboxStatus.SENT, sent_at=timezone.now(), last_error=""):
+        result.sent += 1
+        result.adopted += bool(job.message.state.get("adopted"))
+    else:
+        result.lost_lease += 1
+
+
+def _failed(job: Job, error: BaseException, policy: DispatchPolicy, now: datetime, result: DispatchResult) -> None:
+    message = job.message
+    verdict = classify(error, writing=job.writing)
+    if verdict.unknown:
+        message.outcome_unknown = True
+    text = str(getattr(error, "message", "") or error) if isinstance(error, BCAPIError) else f"{type(error).__name__}: {error}"
+    common = {
+        "last_error": text[:4000],
+        "last_error_code": (getattr(error, "code", "") or type(error).__name__)[:120],
+        "last_status": getattr(error, "status", None),
+    }
+    if verdict.action == "retry" and message.attempts < policy.max_attempts:
+        wait = policy.delay(message.attempts, verdict.retry_after)
+        recorded = _record(job, status=OutboxStatus.PENDING, next_attempt_at=now + timedelta(seconds=wait), **common)
+        result.retried += recorded
+    else:
+        if verdict.action == "retry":
+            common["last_error"] = f"gave up after {message.attempts} attempts: {common['last_error']}"[:4000]
+        recorded = _record(job, status=OutboxStatus.PARKED, **common)
+        result.parked += recorded
+    result.errors.append(f"#{message.pk}: {common['last_error'][:200]}")
+    if not recorded:
+        result.lost_lease += 1
+
+
+def _complete(bc: BC, job: Job, result: DispatchResult) -> None:
+    _steps.finish(bc, job)
+    _sent(job, result)
+
+
+def _handle(bc: BC, job: Job, policy: DispatchPolicy, now: datetime, result: DispatchResult,
+            step: Callable[[], None]) -> None:
+    """Run ``step``; on error let the operation recover, else record the verdict."""
+    try:
+        step()
+    except Exception as error:
+        try:
+            if _steps.recover(bc, job, error):
+                job.writing = False
+                _complete(bc, job, result)
+                return
+        except Exception as second:
+            error = second
+        _failed(job, error, policy, now, result)
+
+
+def _process_direct(bc: BC, job: Job, policy: DispatchPolicy, now: datetime, result: DispatchResult) -> None:
+    def step() -> None:
+        write = _steps.plan(bc, job)
+        if write is not None:
+            job.writing = True
+            answer = _steps.send(bc, write)
+            job.writing = False
+            _steps.applied(bc, job, answer)
+        job.writing = False
+        _complete(bc, job, result)
+
+    _handle(bc, job, policy, now, result, step)
+
+
+def dispatch_due(
+    limit: int | None = None,
+    *,
+    connection: Connection | None = None,
+    batch: bool = False,
+    now: datetime | None = None,
+    policy: DispatchPolicy | None = None,
+) -> DispatchResult:
+    """Send the messages due now, once each; never raises for a message's failure.
+
+    Args:
+        limit: Most messages to claim (default 1,000).
+        connection: Only this connection's messages.
+        batch: Send the writes of many messages in ``$batch`` requests (up to 100 each).
+        now: The current time (tests move it forward).
+        policy: Lease, back-off and attempt budget.
+
+    Returns:
+        A :class:`DispatchResult`; failures are recorded on the messages.
+    """
+    from bcbridge.push.batch import process_batched
+
+    policy = policy or DispatchPolicy()
+    now = now or timezone.now()
+    jobs = [Job(message, message.attempt_id) for message in claim(limit, now=now, connection=connection, lease_seconds=policy.lease_seconds)]
+    result = DispatchResult(claimed=len(jobs))
+    by_connection: dict[int, list[Job]] = {}
+    for job in jobs:
+        by_connection.setdefault(job.message.connection_id, []).append(job)
+    for group in by_connection.values():
+        with BC(group[0].message.connection) as bc:
+            # The outbox does the waiting: a failed request goes back to the outbox with its
+            # back-off instead of sleeping here while holding claimed messages.
+            bc.client.retry = RetryPolicy(max_attempts=1)
+            if batch:
+                process_batched(bc, group, policy, now, result)
+            else:
+                for job in group:
+                    _process_direct(bc, job, policy, now, result)
+    return result
+
+
+def drain(*, connection: Connection | None = None, batch: bool = False, limit: int = 1000,
+          policy: DispatchPolicy | None = None) -> DispatchResult:
+    """Dispatch until nothing is due now; retries scheduled for later stay for later.
+
+    Terminates: a message is either finished, rescheduled, or (after ``max_attempts``)
+    parked.
+    """
+    total = DispatchResult()
+    while True:
+        result = dispatch_due(limit, connection=connection, batch=batch, policy=policy)
+        total += result
+        if result.claimed == 0:
+            return total
