@@ -30,8 +30,9 @@ def with_external(emulator: Any, company_id: str, number: str) -> list[dict[str,
     return [r for r in records(emulator, company_id, "salesOrders") if r.get("externalDocumentNumber") == number]
 
 
-def dispatch_until_done(*, batch: bool = False, rounds: int = 60, now: datetime | None = None,
-                        between: Any = None) -> tuple[DispatchResult, datetime]:
+def dispatch_until_done(
+    *, batch: bool = False, rounds: int = 60, now: datetime | None = None, between: Any = None
+) -> tuple[DispatchResult, datetime]:
     """Run the dispatcher, jumping the clock to the next due message, until nothing is open.
 
     ``between(round, now)`` runs before each round (e.g. to end an outage).
@@ -45,7 +46,10 @@ def dispatch_until_done(*, batch: bool = False, rounds: int = 60, now: datetime 
         pending = OutboxMessage.objects.filter(status__in=[OutboxStatus.PENDING, OutboxStatus.IN_FLIGHT])
         if not pending.exists():
             return total, now
-        nxt = min(m.next_attempt_at for m in pending.filter(status=OutboxStatus.PENDING)) if pending.filter(
-            status=OutboxStatus.PENDING).exists() else now
+        nxt = (
+            min(m.next_attempt_at for m in pending.filter(status=OutboxStatus.PENDING))
+            if pending.filter(status=OutboxStatus.PENDING).exists()
+            else now
+        )
         now = max(now, nxt) + timedelta(milliseconds=1)
     raise AssertionError(f"outbox not drained after {rounds} rounds: {total}")

@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
-from bcbridge import testing
-from bcbridge.auth.discovery import clear_cache
-
 
 @pytest.fixture
-def emulator_transport(bc_emulator: Any, settings: Any) -> Iterator[testing.CountingTransport]:
-    """Every connection's HTTP goes to ``bc_emulator`` in-process; yields the counting transport."""
+def emulator_transport(bc_emulator: Any, settings: Any) -> Iterator[Any]:
+    """Every connection's HTTP goes to ``bc_emulator`` in-process; yields the counting transport
+    (:class:`bcbridge.testing.CountingTransport`). Django is imported lazily, so emulator-only
+    tests also run with ``-p no:django``."""
+    from bcbridge import testing
+    from bcbridge.auth.discovery import clear_cache
+
     settings.BCBRIDGE = {**settings.BCBRIDGE, "HTTP_TRANSPORT": "bcbridge.testing.emulator_transport"}
     transport = testing.use_emulator(bc_emulator)
     clear_cache()

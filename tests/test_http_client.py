@@ -103,7 +103,7 @@ def test_params_encoded_with_percent_20():
 )
 def test_error_answers_map_to_classes(status, code, cls):
     script = Script(bc_error(status, code, "Something is wrong."))
-    client, slept = make_client(script, retry=RetryPolicy(max_attempts=1))
+    client, _ = make_client(script, retry=RetryPolicy(max_attempts=1))
     with pytest.raises(cls) as info:
         client.get_json("items?$top=1")
     error = info.value
@@ -148,7 +148,7 @@ def test_get_retries_with_retry_after_then_succeeds():
 
 def test_retries_give_up_after_budget_with_retry_after_on_error():
     script = Script(bc_error(429, "Request_TooManyRequests", "Slow down.", **{"Retry-After": "7"}))
-    client, slept = make_client(script, retry=RetryPolicy(max_attempts=3, sleep=lambda s: None))
+    client, _ = make_client(script, retry=RetryPolicy(max_attempts=3, sleep=lambda s: None))
     with pytest.raises(RateLimited) as info:
         client.get_json("items")
     assert info.value.retry_after == 7.0
@@ -184,7 +184,7 @@ def test_patch_with_etag_is_retried_but_star_is_not():
 def test_transport_errors_become_transport_error():
     script = Script(httpx.ReadTimeout("slow"), httpx.ConnectError("refused"), httpx.Response(200, json=1))
     records: list[RequestRecord] = []
-    client, slept = make_client(script, on_request=records.append)
+    client, _ = make_client(script, on_request=records.append)
     assert client.get_json("items") == 1
     assert [r.error for r in records] == ["ReadTimeout", "ConnectError", ""]
     assert records[0].status is None
@@ -204,12 +204,14 @@ def test_urls_must_stay_on_the_connection_host():
     assert client.resolve("/v2.0/tenant/production/api/v2.0/x") == BASE + "x"
     assert client.resolve(BASE + "items?$skiptoken=1") == BASE + "items?$skiptoken=1"
     assert client.resolve("HTTPS://API.BC.TEST:443/v2.0/x") == "HTTPS://API.BC.TEST:443/v2.0/x"
+    assert client.resolve("//api.bc.test/v2.0/x") == "https://api.bc.test/v2.0/x"
     for bad in (
         "https://evil.test/v2.0/items",
         "//evil.test/items",
         "http://api.bc.test/items",  # another scheme
         "https://api.bc.test:8443/items",
         "https://api.bc.test.evil.test/items",
+        "https://api.bc.test@evil.test/items",
         "javascript:alert(1)",
     ):
         with pytest.raises(ConfigurationError):

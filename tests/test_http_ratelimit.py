@@ -134,16 +134,27 @@ def test_redis_window_timeout_reports_wait():
 
 
 def _worker(key: str, count: int, ready, go, results) -> None:
+    # Two threads per process, so that each process alone could exceed the concurrency.
     limiter = RedisRateLimiter(REDIS_URL, key, rate=10, window=1.0, concurrency=2, lease=5.0)
+    spans: list[tuple[float, float]] = []
+    lock = threading.Lock()
+
+    def work(n: int) -> None:
+        for _ in range(n):
+            with limiter.acquire(timeout=30):
+                start = time.time()
+                time.sleep(random.uniform(0.01, 0.03))
+                end = time.time()
+            with lock:
+                spans.append((start, end))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in (count // 2, count - count // 2)]
     ready.put(True)
     go.wait(30)
-    spans = []
-    for _ in range(count):
-        with limiter.acquire(timeout=30):
-            start = time.time()
-            time.sleep(random.uniform(0.002, 0.02))
-            end = time.time()
-        spans.append((start, end))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     results.put(spans)
 
 

@@ -24,9 +24,7 @@ def test_api_v2_shapes(urls):
     assert urls.environment_root == ROOT
     assert urls.companies() == f"{ROOT}/api/v2.0/companies"
     assert urls.entity_set(CID, "items") == f"{ROOT}/api/v2.0/companies({CID})/items"
-    assert (
-        urls.entity_set(str(CID), "items", CID) == f"{ROOT}/api/v2.0/companies({CID})/items({CID})"
-    )
+    assert urls.entity_set(str(CID), "items", CID) == f"{ROOT}/api/v2.0/companies({CID})/items({CID})"
     assert urls.metadata() == f"{ROOT}/api/v2.0/$metadata"
     assert urls.batch() == f"{ROOT}/api/v2.0/$batch"
     assert urls.subscriptions("abc") == f"{ROOT}/api/v2.0/subscriptions('abc')"
@@ -83,12 +81,12 @@ def test_endpoint_templates_per_kind(urls):
         )
         == f"{ROOT}/api/contoso/whse/v1.0/companies({CID})/shipments"
     )
-    assert urls.endpoint(
-        "odata_v4", "WhseShptLines?$filter=No eq '{no}'", {"no": "WS-1"}, company_name="CRONUS"
-    ) == (f"{ROOT}/ODataV4/Company('CRONUS')/WhseShptLines?$filter=No eq 'WS-1'")
-    assert urls.endpoint(
-        "unbound_action", "APICodeunits_GetNextSalesOrderNo", company_name="A B"
-    ) == (f"{ROOT}/ODataV4/APICodeunits_GetNextSalesOrderNo?company=A%20B")
+    assert urls.endpoint("odata_v4", "WhseShptLines?$filter=No eq '{no}'", {"no": "WS-1"}, company_name="CRONUS") == (
+        f"{ROOT}/ODataV4/Company('CRONUS')/WhseShptLines?$filter=No eq 'WS-1'"
+    )
+    assert urls.endpoint("unbound_action", "APICodeunits_GetNextSalesOrderNo", company_name="A B") == (
+        f"{ROOT}/ODataV4/APICodeunits_GetNextSalesOrderNo?company=A%20B"
+    )
     assert urls.endpoint(
         "bound_action",
         "salesOrders({id})/Microsoft.NAV.shipAndInvoice",

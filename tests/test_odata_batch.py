@@ -48,9 +48,7 @@ class Echo:
 
 
 def client_for(handler) -> BCClient:
-    return BCClient(
-        ROOT, None, transport=httpx.MockTransport(handler), retry=RetryPolicy(max_attempts=1)
-    )
+    return BCClient(ROOT, None, transport=httpx.MockTransport(handler), retry=RetryPolicy(max_attempts=1))
 
 
 def test_build_and_map_back_by_id():
@@ -89,6 +87,7 @@ def test_inner_errors_become_exception_classes():
     assert results[1].error.message == "Nope."
     assert results[1].error.method == "PATCH"
     assert results[1].error.url == "companies(1)/items(3)"
+    assert results[1].error.request_id  # the $batch request's client-request-id
     with pytest.raises(ConcurrencyConflict):
         results[1].value()
     assert isinstance(results[2].error, NotFound)
@@ -143,7 +142,7 @@ def test_oversized_group_and_bad_input_are_refused():
         batch.get("x", depends_on=["nope"])
     with pytest.raises(ValueError, match="relative"):
         batch.get("https://evil.test/x")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="chunk size"):
         batch.chunks(101)
 
 

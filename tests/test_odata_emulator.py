@@ -10,8 +10,8 @@ import pytest
 from bcbridge.exceptions import ConcurrencyConflict, NotFound
 from bcbridge.http import BCClient, BCUrls, RequestRecord
 from bcbridge.odata import (
-    F,
     BatchRequest,
+    F,
     Query,
     etag_of,
     iter_pages,
@@ -53,12 +53,8 @@ def bc():
     token = answer.json()["access_token"]
     urls = BCUrls(BASE, config.tenant, config.environment)
     records: list[RequestRecord] = []
-    client = BCClient(
-        urls.api_root() + "/", Bearer(token), transport=transport, on_request=records.append
-    )
-    company = next(
-        c for c in client.get_json("companies")["value"] if "CRONUS" in c["name"].upper()
-    )
+    client = BCClient(urls.api_root() + "/", Bearer(token), transport=transport, on_request=records.append)
+    company = next(c for c in client.get_json("companies")["value"] if "CRONUS" in c["name"].upper())
     yield client, urls, company["id"], records
     client.close()
 
@@ -69,9 +65,7 @@ def test_iter_records_reads_every_item_once(bc):
     total = first["@odata.count"]
     assert total > 200
     records.clear()
-    ids = [
-        item["id"] for item in iter_records(client, urls.entity_set(company, "items"), page_size=97)
-    ]
+    ids = [item["id"] for item in iter_records(client, urls.entity_set(company, "items"), page_size=97)]
     assert len(ids) == total
     assert len(set(ids)) == total
     assert len(records) == -(-total // 97)  # one request per page
@@ -83,20 +77,12 @@ def test_iter_pages_with_filter_and_select(bc):
     items = list(iter_records(client, urls.entity_set(company, "items"), page_size=200))
     stamps = sorted(i["lastModifiedDateTime"] for i in items)
     middle = dt.datetime.fromisoformat(stamps[len(stamps) // 2].replace("Z", "+00:00"))
-    query = (
-        Query()
-        .filter(F("lastModifiedDateTime") > middle)
-        .select("id", "number", "lastModifiedDateTime")
-    )
+    query = Query().filter(F("lastModifiedDateTime") > middle).select("id", "number", "lastModifiedDateTime")
     newer = [
-        r
-        for page in iter_pages(client, urls.entity_set(company, "items"), query, page_size=50)
-        for r in page["value"]
+        r for page in iter_pages(client, urls.entity_set(company, "items"), query, page_size=50) for r in page["value"]
     ]
     expected = [
-        i
-        for i in items
-        if dt.datetime.fromisoformat(i["lastModifiedDateTime"].replace("Z", "+00:00")) > middle
+        i for i in items if dt.datetime.fromisoformat(i["lastModifiedDateTime"].replace("Z", "+00:00")) > middle
     ]
     assert {r["id"] for r in newer} == {i["id"] for i in expected}
     assert set(newer[0]) <= {"@odata.etag", "id", "number", "lastModifiedDateTime"}

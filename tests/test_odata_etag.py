@@ -14,7 +14,7 @@ def test_etag_of_and_require():
     assert etag_of({"id": 1}) is None
     assert etag_of({"@odata.etag": ""}) is None
     assert require_etag({"@odata.etag": TAG}) == TAG
-    with pytest.raises(ValueError, match="no @odata.etag"):
+    with pytest.raises(ValueError, match=r"no @odata\.etag"):
         require_etag({})
 
 

@@ -26,7 +26,9 @@ EDMX = b"""<?xml version="1.0" encoding="utf-8"?>
      <Annotation Term="Org.OData.Core.V1.Computed" Bool="true"/>
     </Property>
     <Property Name="inventory" Type="Edm.Decimal">
-     <Annotation Term="Org.OData.Core.V1.Permissions"><EnumMember>Org.OData.Core.V1.Permission/Read</EnumMember></Annotation>
+     <Annotation Term="Org.OData.Core.V1.Permissions">
+      <EnumMember>Org.OData.Core.V1.Permission/Read</EnumMember>
+     </Annotation>
     </Property>
     <NavigationProperty Name="itemVariants" Type="Collection(NAV.itemVariant)" ContainsTarget="true" Partner="item"/>
     <NavigationProperty Name="itemCategory" Type="Microsoft.NAV.itemCategory"/>
@@ -73,9 +75,7 @@ def test_entity_sets_fields_keys_navigations():
     assert items.fields["id"].nullable is False
     assert items.fields["number"].max_length == 20
     assert items.fields["type"].type == "Microsoft.NAV.itemType"  # alias resolved
-    assert (
-        items.fields["unitPrice"].precision == 38 and items.fields["unitPrice"].scale == "Variable"
-    )
+    assert items.fields["unitPrice"].precision == 38 and items.fields["unitPrice"].scale == "Variable"
     assert items.fields["lastModifiedDateTime"].read_only
     assert items.fields["inventory"].read_only
     assert not items.fields["number"].read_only

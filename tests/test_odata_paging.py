@@ -18,9 +18,7 @@ ITEMS = f"{ROOT}/companies(1)/items"
 class Pages:
     """Serves numbered pages; ``links[n]`` is the nextLink written on page n."""
 
-    def __init__(
-        self, links: dict[int, str | None], context: str | None = f"{ROOT}/$metadata#items"
-    ):
+    def __init__(self, links: dict[int, str | None], context: str | None = f"{ROOT}/$metadata#items"):
         self.links = links
         self.context = context
         self.requests: list[httpx.Request] = []
@@ -44,9 +42,7 @@ def client_for(handler) -> BCClient:
 def test_follows_absolute_links_lazily_with_page_size():
     pages = Pages({0: f"{ITEMS}?page=1", 1: f"{ITEMS}?page=2", 2: None})
     client = client_for(pages)
-    records = iter_records(
-        client, "companies(1)/items", Query().filter(F("number") == "1"), page_size=2
-    )
+    records = iter_records(client, "companies(1)/items", Query().filter(F("number") == "1"), page_size=2)
     assert next(records) == {"n": 0}
     assert len(pages.requests) == 1  # nothing fetched ahead
     assert [r["n"] for r in records] == [1, 10, 11, 20, 21]

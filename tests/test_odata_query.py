@@ -48,7 +48,7 @@ def test_literal(value, expected):
 def test_literal_refusals():
     with pytest.raises(ValueError, match="naive"):
         literal(dt.datetime(2020, 1, 1))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no OData literal"):
         literal(float("nan"))
     with pytest.raises(TypeError):
         literal(object())
@@ -56,9 +56,7 @@ def test_literal_refusals():
 
 def test_comparisons_and_functions():
     since = dt.datetime(2019, 8, 18, 20, 5, 51, 603000, tzinfo=dt.UTC)
-    assert (
-        str(F("lastModifiedDateTime") > since) == "lastModifiedDateTime gt 2019-08-18T20:05:51.603Z"
-    )
+    assert str(F("lastModifiedDateTime") > since) == "lastModifiedDateTime gt 2019-08-18T20:05:51.603Z"
     assert str(F("number") == "1000") == "number eq '1000'"
     assert str(F("blocked") != True) == "blocked ne true"  # noqa: E712
     assert str(F("unitPrice") >= Decimal("9.99")) == "unitPrice ge 9.99"
@@ -84,9 +82,9 @@ def test_composition_parenthesizes_or_inside_and():
 def test_field_names_cannot_carry_syntax():
     with pytest.raises(ValueError, match="field name"):
         F("number eq '1' or true")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="field name"):
         Query().select("id,number")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"\$orderby"):
         Query().orderby("number sideways")
 
 
@@ -123,7 +121,7 @@ def test_schema_version_and_params():
     q = Query().filter(F("number").in_(["1"])).schema_version().param("company", "CRONUS")
     assert q.params()["$schemaversion"] == "2.1"
     assert q.params()["company"] == "CRONUS"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"\$top"):
         Query().top(-1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"\$skip"):
         Query().skip(True)

@@ -52,6 +52,15 @@ class BCBridgeSettings:
             (clock skew and transactions that commit after their timestamp; re-reads are harmless).
         SYNC_LOCK_LEASE: Seconds a worker holds an entity set's sync lock without renewing it
             (renewed on every page; a dead worker's lock expires after this).
+        SYNC_PREFETCH: Fetch the next page from BC while the current one is written
+            (a background thread; off automatically where it cannot work, see
+            ``bcbridge.sync._prefetch``).
+        PUBLIC_URL: Public base URL of this site (e.g. ``https://erp.example.com``); webhook
+            notificationUrls are built on it (``<PUBLIC_URL>/bcbridge/webhooks/<token>/``).
+        WEBHOOK_RENEW_BEFORE: Seconds before ``expirationDateTime`` a webhook subscription is
+            renewed (subscriptions live 3 days, API-FACTS §6.2; default: 1 day before).
+        WEBHOOK_MAX_ATTEMPTS: Times a received webhook delivery is processed before it is
+            marked failed (each retry waits longer; the admin can reprocess it).
     """
 
     ENCRYPTION_KEYS: tuple[str, ...] = ()
@@ -73,6 +82,10 @@ class BCBridgeSettings:
     SYNC_PAGE_SIZE: int = 5000
     SYNC_OVERLAP: float = 120.0
     SYNC_LOCK_LEASE: float = 600.0
+    SYNC_PREFETCH: bool = True
+    PUBLIC_URL: str = ""
+    WEBHOOK_RENEW_BEFORE: int = 86400
+    WEBHOOK_MAX_ATTEMPTS: int = 5
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.urls import path
 
 from bcbridge.views.oauth import oauth_callback
+from bcbridge.views.webhooks import receive
 
 app_name = "bcbridge"
 
 urlpatterns = [
     path("oauth/callback/", oauth_callback, name="oauth-callback"),
+    path("webhooks/<str:token>/", receive, name="webhook"),
 ]

@@ -4,8 +4,8 @@ determinism, scale, and a 1,000,000-item company served lazily."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -111,6 +111,9 @@ def test_references_are_consistent(emulator: Emulator, http: httpx.Client) -> No
     for shipment in shipments[:10]:
         order = by_number[shipment["orderNumber"]]
         assert shipment["customerId"] == order["customerId"]
+        assert shipment["customerName"] == order["customerName"]
+        assert shipment["sellToCity"] == order["sellToCity"]
+        assert shipment["postingDate"] == order["postingDate"]
         assert [(s["lineObjectNumber"], s["quantity"]) for s in shipment["salesShipmentLines"]] \
             == [(o["lineObjectNumber"], o["quantity"]) for o in order["salesOrderLines"]]
         assert all(s["documentNo"] == shipment["number"] for s in shipment["salesShipmentLines"])

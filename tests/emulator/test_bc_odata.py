@@ -63,7 +63,17 @@ def test_filter_matches_python(emulator: Emulator, http: httpx.Client, items: li
                                expression: str, predicate) -> None:  # type: ignore[no-untyped-def]
     expected = [i["id"] for i in items if predicate(i)]
     assert expected, expression
-    assert [i["id"] for i in query(http, emulator, "items", **{"$filter": expression})] == expected
+    answer = query(http, emulator, "items", **{"$filter": expression, "$schemaversion": "2.1"})
+    assert [i["id"] for i in answer] == expected
+
+
+@pytest.mark.parametrize("expression", ["number in ('1000003','1000007')",
+                                        "contains(tolower(displayName),'chair')"])
+def test_in_and_nested_functions_need_schemaversion_2_1(emulator: Emulator, http: httpx.Client,
+                                                        expression: str) -> None:
+    status, code, message = error(http, emulator, "items", **{"$filter": expression})
+    assert (status, code) == (400, "BadRequest_NotSupported")
+    assert "$schemaversion=2.1" in message
 
 
 def test_string_comparisons_are_case_sensitive(emulator: Emulator, http: httpx.Client) -> None:
@@ -137,6 +147,26 @@ def test_expand_with_nested_select_and_filter(emulator: Emulator, http: httpx.Cl
     assert status == 400
 
 
+def test_expand_lookups_and_unserved_navigations(emulator: Emulator, http: httpx.Client) -> None:
+    order = query(http, emulator, "salesOrders", **{
+        "$top": "1", "$expand": "customer($select=number),paymentTerm,dimensionSetLines,"
+        "pdfDocument,salesOrderLines($top=1;$expand=item($select=number,unitPrice))"})[0]
+    assert order["customer"]["number"] == order["customerNumber"]
+    assert set(order["customer"]) == {"@odata.etag", "number"}
+    assert order["paymentTerm"]["id"] == order["paymentTermsId"]
+    assert order["dimensionSetLines"] == []
+    assert order["pdfDocument"] is None
+    assert len(order["salesOrderLines"]) == 1
+    line = order["salesOrderLines"][0]
+    assert line["item"]["number"] == line["lineObjectNumber"]
+    item = query(http, emulator, "items", **{"$top": "1", "$expand": "baseUnitOfMeasure,picture"})
+    assert item[0]["baseUnitOfMeasure"]["code"] == item[0]["baseUnitOfMeasureCode"]
+    assert item[0]["picture"] is None
+    customers = query(http, emulator, "customers", **{"$expand": "currency"})
+    assert any(c["currency"] is None for c in customers)
+    assert any(c["currency"] and c["currency"]["code"] == "EUR" for c in customers)
+
+
 def test_orderby_top_skip_and_count(emulator: Emulator, http: httpx.Client,
                                     items: list[dict]) -> None:
     by_price = sorted(items, key=lambda i: (-i["unitPrice"], items.index(i)))
@@ -208,6 +238,15 @@ def test_pages_stay_consistent_while_records_change() -> None:
         assert rest_before[1] in served
         assert created["id"] in served
         assert "@odata.nextLink" not in third
+
+
+def test_mangled_skiptoken(emulator: Emulator, http: httpx.Client) -> None:
+    url = f"{company_url(emulator)}/items"
+    link = http.get(url, headers={"Prefer": "odata.maxpagesize=10"}).json()["@odata.nextLink"]
+    token = parse_qs(urlsplit(link).query)["$skiptoken"][0]
+    assert http.get(url, params={"$skiptoken": "garbage!"}).status_code == 400
+    other_order = http.get(url, params={"$skiptoken": token, "$orderby": "number"})
+    assert other_order.status_code == 400
 
 
 def test_top_above_the_page_limit(emulator: Emulator, http: httpx.Client) -> None:

@@ -237,6 +237,8 @@ def test_unknown_service_is_not_found(http: httpx.Client, emulator: Emulator) ->
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "BadRequest_ResourceNotFound"
     assert "NoSuchPage" in answer.json()["error"]["message"]
+    assert http.get(f"{odata_root(emulator)}/NoSuchPage").status_code == 404
+    assert http.post(f"{odata_root(emulator)}/APICodeunits_NoSuchProcedure", json={}).status_code == 404
 
 
 def test_service_document_metadata_and_companies(http: httpx.Client, emulator: Emulator) -> None:

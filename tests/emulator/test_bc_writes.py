@@ -61,6 +61,7 @@ def test_deep_insert_of_a_sales_order_with_lines(emulator: Emulator, http: httpx
     base = company_url(emulator)
     customer = first(http, f"{base}/customers")
     items = http.get(f"{base}/items", params={"$top": "2"}).json()["value"]
+    existing = int(http.get(f"{base}/salesOrders/$count").text)
     answer = http.post(f"{base}/salesOrders", json={
         "customerNumber": customer["number"], "externalDocumentNumber": "EXT-1",
         "salesOrderLines": [
@@ -69,7 +70,7 @@ def test_deep_insert_of_a_sales_order_with_lines(emulator: Emulator, http: httpx
         ]})
     assert answer.status_code == 201, answer.text
     order = answer.json()
-    assert order["number"] == "S-ORD101021"
+    assert order["number"] == f"S-ORD{101001 + existing}"  # next in the number series
     assert order["customerId"] == customer["id"]
     assert order["customerName"] == customer["displayName"]
     assert order["status"] == "Draft"
@@ -121,6 +122,32 @@ def test_invalid_values_use_bc_codes(emulator: Emulator, http: httpx.Client, bod
     got = error_of(answer)
     assert got[:2] == (status, code)
     assert got[2].startswith(message)
+
+
+def test_variant_by_item_number_and_contained_post(emulator: Emulator,
+                                                   http: httpx.Client) -> None:
+    base = company_url(emulator)
+    item = first(http, f"{base}/items")
+    by_number = http.post(f"{base}/itemVariants", json={"itemNumber": item["number"],
+                                                        "code": "NEW", "description": "New"})
+    assert by_number.status_code == 201, by_number.text
+    assert by_number.json()["itemId"] == item["id"]
+    contained = http.post(f"{base}/items({item['id']})/itemVariants", json={"code": "NEW2"})
+    assert contained.status_code == 201
+    assert contained.json()["itemNumber"] == item["number"]
+    codes = [v["code"] for v in http.get(f"{base}/items({item['id']})/itemVariants").json()
+             ["value"]]
+    assert codes[-2:] == ["NEW", "NEW2"]
+
+
+def test_read_only_data_access_intent_refuses_writes(emulator: Emulator,
+                                                     http: httpx.Client) -> None:
+    url = f"{company_url(emulator)}/customers"
+    refused = http.post(url, json={"displayName": "x"},
+                        headers={"Data-Access-Intent": "ReadOnly"})
+    assert refused.status_code == 400
+    read = http.get(url, params={"$top": "1"}, headers={"Data-Access-Intent": "ReadOnly"})
+    assert read.status_code == 200
 
 
 def test_unconvertible_date(emulator: Emulator, http: httpx.Client) -> None:
@@ -243,6 +270,24 @@ def test_python_api_and_change_listeners(emulator: Emulator) -> None:
     emulator.bc.change(cid, "salesOrderLines", line["id"], {"quantity": 1})
     assert [(e[1], e[3]) for e in events] == [("salesOrderLines", "updated"),
                                               ("salesOrders", "updated")]
+
+
+def test_store_keeps_ids_given_on_insert(emulator: Emulator) -> None:
+    cid = company_id(emulator)
+    store = emulator.bc.store
+    template = store.get(cid, "customers", next(iter(store.iter(cid, "customers")))[1]["id"])
+    assert template is not None
+    given = "6f1d2c3b-4a59-4e6f-8a7b-9c0d1e2f3a4b"
+    stored = store.insert(cid, "customers", {**template, "id": given.upper(), "number": "X1"})
+    assert stored["id"] == given
+    assert store.get(cid, "customers", given)["number"] == "X1"  # type: ignore[index]
+    with pytest.raises(ValueError, match="already exists"):
+        store.insert(cid, "customers", {**template, "id": given})
+    with client(emulator) as http:
+        url = f"{company_url(emulator)}/customers({given})"
+        assert http.get(url).json()["number"] == "X1"
+        assert http.delete(url, headers={"If-Match": "*"}).status_code == 204
+        assert http.get(url).status_code == 404
 
 
 def test_store_snapshot_and_restore(emulator: Emulator) -> None:

@@ -4,5 +4,25 @@ from __future__ import annotations
 
 from bcbridge.admin.connection import CompanyAdmin, ConnectionAdmin
 from bcbridge.admin.endpoint import ApiEndpointAdmin, RequestLogAdmin
+from bcbridge.admin.mirror import MirrorAdmin, MirrorRecordAdmin
+from bcbridge.admin.outbox import ExternalIdMapAdmin, FieldMappingAdmin, OutboxMessageAdmin
+from bcbridge.admin.sync import RunnerJobAdmin, SyncConfigAdmin, SyncRunAdmin, SyncStateAdmin
+from bcbridge.admin.webhooks import WebhookDeliveryAdmin, WebhookSubscriptionAdmin
 
-__all__ = ["ApiEndpointAdmin", "CompanyAdmin", "ConnectionAdmin", "RequestLogAdmin"]
+__all__ = [
+    "ApiEndpointAdmin",
+    "CompanyAdmin",
+    "ConnectionAdmin",
+    "ExternalIdMapAdmin",
+    "FieldMappingAdmin",
+    "MirrorAdmin",
+    "MirrorRecordAdmin",
+    "OutboxMessageAdmin",
+    "RequestLogAdmin",
+    "RunnerJobAdmin",
+    "SyncConfigAdmin",
+    "SyncRunAdmin",
+    "SyncStateAdmin",
+    "WebhookDeliveryAdmin",
+    "WebhookSubscriptionAdmin",
+]

@@ -143,7 +143,9 @@ class Control:
         self.log.clear()
         self.faults.clear(seed=emulator.config.seed if seed is None else seed)
         self.limiter.reset(dataclasses.replace(emulator.config.limits))
-        notifier(emulator).reset()
+        hub = getattr(emulator, "webhooks", None)  # created on first use (webhooks.notifier)
+        if hub is not None:
+            hub.reset()
 
     def clock(self) -> dict[str, Any]:
         """``{"now": ISO 8601, "offset_seconds": float}``."""

@@ -153,7 +153,7 @@ class Notifier:
         return self.emulator.config
 
     def now(self) -> datetime:
-        return self.emulator.clock.now()  # type: ignore[no-any-return]
+        return self.emulator.clock.now()
 
     # -- subscriptions -----------------------------------------------------------------------
     def live(self) -> list[Subscription]:
@@ -301,11 +301,12 @@ class Notifier:
         with self._lock:
             if status is not None and 200 <= status < 300:
                 entry["outcome"] = "delivered"
-            elif retryable and now - batch.first_attempt_at < timedelta(
-                    seconds=self.config.notification_retry_window):
+            elif retryable and now < (last := batch.first_attempt_at + timedelta(
+                    seconds=self.config.notification_retry_window)):
                 wait = min(self.config.notification_retry_first * 2 ** (batch.attempts - 1),
                            self.config.notification_retry_max_interval)
-                batch.next_attempt_at = now + timedelta(seconds=wait)
+                # the last try is at the end of the retry window
+                batch.next_attempt_at = min(now + timedelta(seconds=wait), last)
                 self._batches.append(batch)
                 entry["outcome"] = "retry"
             elif retryable and not self.config.delete_after_failed_retries:

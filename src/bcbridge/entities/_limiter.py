@@ -60,7 +60,7 @@ class DatabaseRateLimiter(PollingRateLimiter):
 def limiter_key(connection: Connection) -> str:
     """BC counts per user: one key per (tenant, app, signed-in user)."""
     user = connection.authorized_by if connection.grant_type == "authorization_code" else "app"
-    return f"bcbridge:ratelimit:{connection.tenant.lower()}:{connection.client_id.lower()}:{user}"
+    return f"{connection.tenant.lower()}:{connection.client_id.lower()}:{user}"
 
 
 def limiter_for(connection: Connection) -> RateLimiter | None:

@@ -6,6 +6,7 @@ Imports only :mod:`bcbridge.exceptions`, :mod:`bcbridge.conf` and third-party li
 
 from __future__ import annotations
 
+from bcbridge.http._errors import api_error, strip_correlation_id
 from bcbridge.http.client import BCClient, RequestRecord, dumps, redact_url
 from bcbridge.http.ratelimit import (
     LocalRateLimiter,
@@ -30,6 +31,7 @@ __all__ = [
     "RequestRecord",
     "RetryPolicy",
     "Slot",
+    "api_error",
     "dumps",
     "encode_query",
     "fill_template",
@@ -37,5 +39,6 @@ __all__ = [
     "parse_retry_after",
     "redact_url",
     "should_retry",
+    "strip_correlation_id",
     "with_query",
 ]

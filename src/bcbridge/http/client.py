@@ -141,7 +141,9 @@ class BCClient:
         }:
             return url
         if url.startswith("//") or _SCHEME.match(url):
-            parts = urlsplit(url if not url.startswith("//") else "x:" + url)
+            if url.startswith("//"):  # scheme-relative: same scheme as the connection
+                url = f"{self._host[0]}:{url}"
+            parts = urlsplit(url)
             if (
                 parts.scheme not in {"http", "https"}
                 or (parts.scheme.lower(), (parts.hostname or "").lower(), port_of(parts)) != self._host

@@ -28,6 +28,13 @@ from bcbridge.models.sales import (
     SalesShipmentLine,
 )
 from bcbridge.models.sync import RunnerJob, SyncConfig, SyncMode, SyncRun, SyncState
+from bcbridge.models.webhooks import (
+    DeliveryStatus,
+    SubscriptionStatus,
+    WebhookDelivery,
+    WebhookReceiver,
+    WebhookSubscription,
+)
 
 __all__ = [
     "ApiEndpoint",
@@ -35,6 +42,7 @@ __all__ = [
     "ConflictPolicy",
     "Connection",
     "Customer",
+    "DeliveryStatus",
     "EndpointKind",
     "ExternalIdMap",
     "FieldMapping",
@@ -63,10 +71,14 @@ __all__ = [
     "SalesOrderLine",
     "SalesShipment",
     "SalesShipmentLine",
+    "SubscriptionStatus",
     "SyncConfig",
     "SyncMode",
     "SyncRun",
     "SyncState",
     "TokenStatus",
     "Vendor",
+    "WebhookDelivery",
+    "WebhookReceiver",
+    "WebhookSubscription",
 ]

@@ -88,19 +88,17 @@ class MirrorFields(models.Model):
     row it reads, so rows not stamped by a complete listing are the ones BC no longer has).
     """
 
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    # no single-column indexes on these: the unique (company, key) index serves lookups by
+    # company, and every index costs time on each bulk write of a page
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+", db_index=False)
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
     etag = models.CharField("@odata.etag", max_length=255, blank=True)
-    last_modified_date_time = models.DateTimeField(
-        "lastModifiedDateTime", null=True, blank=True, db_index=True
-    )
+    last_modified_date_time = models.DateTimeField("lastModifiedDateTime", null=True, blank=True, db_index=True)
     raw = models.JSONField("raw payload", default=dict, blank=True)
     first_synced_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     seen_at = models.DateTimeField(null=True, blank=True)
-    deleted = models.BooleanField(
-        default=False, db_index=True, help_text="BC no longer has this record."
-    )
+    deleted = models.BooleanField(default=False, help_text="BC no longer has this record.")
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = LiveManager()
@@ -118,16 +116,12 @@ class MirroredModel(MirrorFields):
     (lines, variants) add ``parent = ForeignKey(<header model>, related_name=...)``.
     """
 
-    bc_id = models.UUIDField(
-        "BC id", help_text="BC's id (the record's systemId, or the document Id)."
-    )
+    bc_id = models.UUIDField("BC id", help_text="BC's id (the record's systemId, or the document Id).")
 
     class Meta:
         abstract = True
         constraints = [
-            models.UniqueConstraint(
-                fields=["company", "bc_id"], name="%(app_label)s_%(class)s_key"
-            ),
+            models.UniqueConstraint(fields=["company", "bc_id"], name="%(app_label)s_%(class)s_key"),
         ]
 
     def __str__(self) -> str:
@@ -152,9 +146,7 @@ class MirrorRecord(MirrorFields):
     api = models.CharField("API route", max_length=200, blank=True)
     entity_set = models.CharField(max_length=128, db_index=True)
     key = models.CharField(max_length=255)
-    parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
-    )
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
 
     class Meta:
         verbose_name = "mirrored record (generic)"

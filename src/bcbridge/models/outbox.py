@@ -76,10 +76,18 @@ class OutboxMessage(models.Model):
         default=dict, blank=True, help_text="Update: the values we last saw of the fields we change (merge policy)."
     )
     conflict_policy = models.CharField(max_length=10, choices=ConflictPolicy.choices, default=ConflictPolicy.MERGE)
-    lookup = models.JSONField(default=dict, blank=True, help_text="Fields that find an earlier attempt of a create in BC.")
-    atomic = models.BooleanField(default=False, help_text="Batch: all operations succeed or none (Isolation: snapshot).")
-    dedupe_key = models.CharField(
-        max_length=200, null=True, blank=True, help_text="Caller's idempotency key; one message per key and connection."
+    lookup = models.JSONField(
+        default=dict, blank=True, help_text="Fields that find an earlier attempt of a create in BC."
+    )
+    atomic = models.BooleanField(
+        default=False, help_text="Batch: all operations succeed or none (Isolation: snapshot)."
+    )
+    # NULL, not "": messages without a key must not collide in the unique constraint.
+    dedupe_key = models.CharField(  # noqa: DJ001
+        max_length=200,
+        null=True,
+        blank=True,
+        help_text="Caller's idempotency key; one message per key and connection.",
     )
 
     status = models.CharField(max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING, db_index=True)
@@ -174,15 +182,23 @@ class FieldMapping(models.Model):
     """
 
     connection = models.ForeignKey(
-        Connection, on_delete=models.CASCADE, related_name="field_mappings", null=True, blank=True,
+        Connection,
+        on_delete=models.CASCADE,
+        related_name="field_mappings",
+        null=True,
+        blank=True,
         help_text="Empty: applies to every connection.",
     )
     target = models.CharField(max_length=100, help_text="Entity set or web service the field belongs to.")
     bc_field = models.CharField("BC field", max_length=100)
     source_path = models.CharField(max_length=300, blank=True, help_text="Dotted path in the source dict.")
-    constant = models.JSONField(null=True, blank=True, help_text="Value written when the source path is empty or absent.")
+    constant = models.JSONField(
+        null=True, blank=True, help_text="Value written when the source path is empty or absent."
+    )
     transform = models.CharField(max_length=10, choices=FieldTransform.choices, default=FieldTransform.NONE, blank=True)
-    max_length = models.PositiveIntegerField(null=True, blank=True, help_text="BC's length limit (Code[20], Text[100]).")
+    max_length = models.PositiveIntegerField(
+        null=True, blank=True, help_text="BC's length limit (Code[20], Text[100])."
+    )
     required = models.BooleanField(default=False)
     enabled = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from bcbridge.exceptions import BCAPIError, ServerError
-from bcbridge.http._errors import api_error
+from bcbridge.http import api_error
 
 if TYPE_CHECKING:
     from bcbridge.http import BCClient
@@ -153,7 +153,8 @@ class BatchRequest:
         Raises:
             ValueError: Duplicate id, unknown ``depends_on`` id, or an absolute URL.
         """
-        op_id = id if id is not None else str(next(self._ids))
+        op_id = str(id) if id is not None else str(next(self._ids))
+        depends_on = tuple(str(d) for d in depends_on)
         if any(op.id == op_id for op in self.operations):
             raise ValueError(f"duplicate batch operation id {op_id!r}")
         known = {op.id for op in self.operations}
@@ -165,9 +166,7 @@ class BatchRequest:
         inner = dict(headers or {})
         if etag is not None:
             inner["If-Match"] = etag
-        self.operations.append(
-            BatchOperation(op_id, method.upper(), url, body, inner, self._group, tuple(depends_on))
-        )
+        self.operations.append(BatchOperation(op_id, method.upper(), url, body, inner, self._group, depends_on))
         return op_id
 
     def get(self, url: str, **kwargs: Any) -> str:
@@ -233,6 +232,7 @@ class BatchRequest:
             unit_of[op.id] = target
             if op.atomicity_group is not None:
                 group_unit[op.atomicity_group] = target
+        position = {op.id: n for n, op in enumerate(self.operations)}
         chunks: list[list[BatchOperation]] = []
         for unit in units:
             if not unit:
@@ -244,7 +244,7 @@ class BatchRequest:
                 )
             if not chunks or len(chunks[-1]) + len(unit) > size:
                 chunks.append([])
-            chunks[-1].extend(sorted(unit, key=self.operations.index))
+            chunks[-1].extend(sorted(unit, key=lambda op: position[op.id]))
         return chunks
 
 
@@ -277,11 +277,12 @@ def send_batch(
         # Repeating a batch of reads is harmless; a batch with writes is a write.
         reads_only = all(op.method == "GET" for op in chunk)
         response = client.request("POST", url, json=payload, headers=headers, idempotent=reads_only)
-        results.extend(_map_responses(chunk, response.content, str(response.url)))
+        outer_id = response.request.headers.get("client-request-id", "")
+        results.extend(_map_responses(chunk, response.content, str(response.url), outer_id))
     return results
 
 
-def _map_responses(chunk: list[BatchOperation], content: bytes, url: str) -> list[BatchResult]:
+def _map_responses(chunk: list[BatchOperation], content: bytes, url: str, request_id: str) -> list[BatchResult]:
     try:
         answer = orjson.loads(content)
         responses = answer["responses"]
@@ -289,11 +290,13 @@ def _map_responses(chunk: list[BatchOperation], content: bytes, url: str) -> lis
             raise TypeError("responses is not a list")
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
         raise ServerError(
-            f"not a JSON batch answer: {exc}", status=200, method="POST", url=url
+            f"not a JSON batch answer: {exc}",
+            status=200,
+            method="POST",
+            url=url,
+            request_id=request_id,
         ) from exc
-    by_id = {
-        str(r.get("id")): r for r in responses if isinstance(r, dict) and r.get("id") is not None
-    }
+    by_id = {str(r.get("id")): r for r in responses if isinstance(r, dict) and r.get("id") is not None}
     if not by_id and len(responses) == len(chunk):
         # BC echoes id null when the request had none; we always send ids, but if an
         # answer comes without them the order is the only key left.
@@ -307,6 +310,7 @@ def _map_responses(chunk: list[BatchOperation], content: bytes, url: str) -> lis
                 status=200,
                 method=op.method,
                 url=op.url,
+                request_id=request_id,
             )
         status = int(item.get("status", 0))
         headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
@@ -318,7 +322,8 @@ def _map_responses(chunk: list[BatchOperation], content: bytes, url: str) -> lis
                 body,
                 method=op.method,
                 url=op.url,
-                request_id=headers.get("client-request-id", ""),
+                # Inner answers have no id of their own: the $batch request's id finds them.
+                request_id=headers.get("client-request-id") or request_id,
             )
         results.append(BatchResult(op, status, headers, body, error))
     return results

@@ -207,10 +207,7 @@ def parse_metadata(xml_bytes: bytes | str) -> Metadata:
             members = tuple(m.get("Name", "") for m in element.findall(f"{_EDM}Member"))
             enums[name] = EnumType(name, members)
         for element in schema.findall(f"{_EDM}Action"):
-            params = {
-                p.get("Name", ""): qualify(p.get("Type", ""))
-                for p in element.findall(f"{_EDM}Parameter")
-            }
+            params = {p.get("Name", ""): qualify(p.get("Type", "")) for p in element.findall(f"{_EDM}Parameter")}
             binding = None
             if element.get("IsBound") == "true" and params:
                 binding = next(iter(params.values()))
@@ -253,16 +250,11 @@ def parse_metadata(xml_bytes: bytes | str) -> Metadata:
             for element in container.findall(f"{_EDM}EntitySet"):
                 type_name = qualify(element.get("EntityType", ""))
                 if type_name not in types:
-                    raise ValueError(
-                        f"entity set {element.get('Name')!r} has unknown type {type_name!r}"
-                    )
+                    raise ValueError(f"entity set {element.get('Name')!r} has unknown type {type_name!r}")
                 bindings = {
-                    b.get("Path", ""): b.get("Target", "")
-                    for b in element.findall(f"{_EDM}NavigationPropertyBinding")
+                    b.get("Path", ""): b.get("Target", "") for b in element.findall(f"{_EDM}NavigationPropertyBinding")
                 }
-                sets[element.get("Name", "")] = EntitySet(
-                    element.get("Name", ""), types[type_name], bindings
-                )
+                sets[element.get("Name", "")] = EntitySet(element.get("Name", ""), types[type_name], bindings)
     return Metadata(sets, types, enums, tuple(actions))
 
 

@@ -219,9 +219,7 @@ class Query:
 
     def filter(self, *conditions: Filter | str) -> Query:
         """Add conditions (a :class:`Filter` or a raw ``$filter`` string), and-ed together."""
-        return dataclasses.replace(
-            self, filters=self.filters + tuple(_filter(c) for c in conditions)
-        )
+        return dataclasses.replace(self, filters=self.filters + tuple(_filter(c) for c in conditions))
 
     def select(self, *fields: str) -> Query:
         """Add ``$select`` fields."""

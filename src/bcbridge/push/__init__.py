@@ -9,10 +9,10 @@ with BC's message. See :mod:`bcbridge.push.dispatch` for the rules.
 
 from __future__ import annotations
 
+from bcbridge.push.dispatch import DispatchPolicy, DispatchResult, classify, dispatch_due, drain
 from bcbridge.push.mapping import MappingError, apply_mappings, remember_external_id, resolve_external_id
-from bcbridge.push.outbox import cancel, enqueue, enqueue_call, outbox_counts, retry_now
 from bcbridge.push.orders import sales_order, sales_order_from_dict
-from bcbridge.push.dispatch import DispatchPolicy, DispatchResult, classify, dispatch_due, drain  # noqa: I001
+from bcbridge.push.outbox import cancel, enqueue, enqueue_call, outbox_counts, retry_now
 
 __all__ = [
     "DispatchPolicy",

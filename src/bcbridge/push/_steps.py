@@ -10,12 +10,13 @@ nothing is left to write), sends the write directly or inside a ``$batch``, then
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bcbridge.exceptions import ConcurrencyConflict, FatalError, NotFound, RetriableError
 from bcbridge.models import OutboxMessage, OutboxOperation
-from bcbridge.odata import F, BatchRequest, send_batch
+from bcbridge.odata import BatchRequest, F, send_batch
 from bcbridge.push import orders
 from bcbridge.push.mapping import remember_external_id
 
@@ -108,17 +109,20 @@ def plan(bc: BC, job: Job) -> Write | None:
                 # A user may have posted the order since: it lives on as a sales invoice.
                 invoice = _find(_records(bc, message, "salesInvoices"), message.lookup)
                 if invoice is not None:
-                    _adopt(message, None, adopted="salesInvoices", invoice_id=invoice["id"], actions_done=message.payload.get("actions", []))
+                    _adopt(
+                        message,
+                        None,
+                        adopted="salesInvoices",
+                        invoice_id=invoice["id"],
+                        actions_done=message.payload.get("actions", []),
+                    )
                     message.result = invoice
                     return None
             if found is not None:
                 _adopt(message, found, adopted=True)
                 return None
-        if op == OutboxOperation.SALES_ORDER:
-            body = message.state.get("body") or orders.build_order(bc, message)
-            message.state = {**message.state, "body": body}
-        else:
-            body = message.payload
+        # Rebuilding is cheap on retries: resolved ids are in the external-id map by then.
+        body = orders.build_order(bc, message) if op == OutboxOperation.SALES_ORDER else message.payload
         return Write("POST", records.url, body, api=message.api)
     if op == OutboxOperation.UPDATE:
         records = _records(bc, message)
@@ -139,7 +143,10 @@ def plan(bc: BC, job: Job) -> Write | None:
         job.writing = True
         payload = message.payload or {}
         result = bc.call(
-            message.action, payload.get("body"), company=message.company_id, etag=message.etag or None,
+            message.action,
+            payload.get("body"),
+            company=message.company_id,
+            etag=message.etag or None,
             **payload.get("values", {}),
         )
         _adopt(message, result if isinstance(result, dict) else None)
@@ -193,7 +200,8 @@ def recover(bc: BC, job: Job, error: Exception) -> bool:
             return True
         if message.conflict_policy == "merge" and message.original:
             clashing = sorted(
-                name for name, value in changes.items()
+                name
+                for name, value in changes.items()
                 if name in message.original and current.get(name) not in (message.original[name], value)
             )
             if clashing:
@@ -210,10 +218,8 @@ def recover(bc: BC, job: Job, error: Exception) -> bool:
         return True
     if op == OutboxOperation.DELETE and isinstance(error, ConcurrencyConflict) and message.conflict_policy != "park":
         records = _records(bc, message)
-        try:
+        with contextlib.suppress(NotFound):
             records.delete(message.key, etag=records.get(message.key)["@odata.etag"])
-        except NotFound:
-            pass
         _adopt(message, None, deleted_after_conflict=True)
         return True
     if op in (OutboxOperation.ACTION, OutboxOperation.CALL) and message.outcome_unknown and isinstance(error, NotFound):
@@ -230,8 +236,13 @@ def finish(bc: BC, job: Job) -> None:
     payload = message.payload
     if message.bc_id and not message.state.get("mapped"):
         remember_external_id(
-            message.connection, message.company_id, payload["system"], "salesOrders",
-            payload["external_document_number"], message.bc_id, message.bc_number,
+            message.connection,
+            message.company_id,
+            payload["system"],
+            "salesOrders",
+            payload["external_document_number"],
+            message.bc_id,
+            message.bc_number,
         )
         message.state = {**message.state, "mapped": True}
     done = list(message.state.get("actions_done", []))
@@ -273,7 +284,9 @@ def _run_batch_message(bc: BC, job: Job) -> None:
     else:
         add_all()
     job.writing = True
-    results = send_batch(bc.client, batch, bc.urls.batch(**message.api), isolation="snapshot" if message.atomic else None)
+    results = send_batch(
+        bc.client, batch, bc.urls.batch(**message.api), isolation="snapshot" if message.atomic else None
+    )
     first_error = None
     for result in results:
         if result.ok:
@@ -294,4 +307,4 @@ def _relative(bc: BC, message: OutboxMessage, op: dict[str, Any], root: str) -> 
     url = records.record_url(op["key"]) if op.get("key") else records.url
     if op.get("action"):
         url = bc.urls.bound_action(message.company_id, op["entity_set"], op["key"], op["action"], **message.api)
-    return url[len(root):] if url.startswith(root) else url
+    return url[len(root) :] if url.startswith(root) else url

@@ -31,8 +31,15 @@ __all__ = ["process_batched"]
 _DIRECT = (OutboxOperation.CALL, OutboxOperation.BATCH)
 
 
-def process_batched(bc: BC, jobs: list[Job], policy: DispatchPolicy, now: datetime, result: DispatchResult,
-                    *, chunk_size: int = MAX_BATCH) -> None:
+def process_batched(
+    bc: BC,
+    jobs: list[Job],
+    policy: DispatchPolicy,
+    now: datetime,
+    result: DispatchResult,
+    *,
+    chunk_size: int = MAX_BATCH,
+) -> None:
     """Plan every job, send the planned writes in ``$batch`` chunks, record each outcome.
 
     Registry calls and ``batch`` messages are sent directly; reads needed to plan (id
@@ -61,17 +68,26 @@ def process_batched(bc: BC, jobs: list[Job], policy: DispatchPolicy, now: dateti
         api = dict(route)
         root = bc.urls.api_root(**api) + "/"
         for start in range(0, len(items), chunk_size):
-            chunk = items[start:start + chunk_size]
-            _send_chunk(bc, chunk, api, root, lambda job, step: _handle(bc, job, policy, now, result, step), _complete, result)
+            chunk = items[start : start + chunk_size]
+            _send_chunk(
+                bc, chunk, api, root, lambda job, step: _handle(bc, job, policy, now, result, step), _complete, result
+            )
 
 
-def _send_chunk(bc: BC, chunk: list[tuple[Job, Write]], api: dict[str, str], root: str,
-                handle: Callable[[Job, Callable[[], None]], None], complete: Callable[..., None], result: Any) -> None:
+def _send_chunk(
+    bc: BC,
+    chunk: list[tuple[Job, Write]],
+    api: dict[str, str],
+    root: str,
+    handle: Callable[[Job, Callable[[], None]], None],
+    complete: Callable[..., None],
+    result: Any,
+) -> None:
     batch = BatchRequest()
     jobs: dict[str, Job] = {}
     for job, write in chunk:
         op_id = str(job.message.pk)
-        relative = write.url[len(root):] if write.url.startswith(root) else write.url
+        relative = write.url[len(root) :] if write.url.startswith(root) else write.url
         batch.add(write.method, relative, write.body, etag=write.etag, id=op_id)
         jobs[op_id] = job
         job.writing = True
@@ -94,7 +110,9 @@ def _raiser(error: BaseException) -> Callable[[], None]:
     return step
 
 
-def _outcome_step(bc: BC, job: Job, answer: BatchResult, complete: Callable[..., None], result: Any) -> Callable[[], None]:
+def _outcome_step(
+    bc: BC, job: Job, answer: BatchResult, complete: Callable[..., None], result: Any
+) -> Callable[[], None]:
     def step() -> None:
         if answer.error is not None:
             raise answer.error

@@ -42,7 +42,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bcbridge.entities import BC
-from bcbridge.exceptions import BCAPIError, BCBridgeError, FatalError, RetriableError, TokenEndpointError, TransportError
+from bcbridge.exceptions import (
+    BCAPIError,
+    BCBridgeError,
+    FatalError,
+    RetriableError,
+    TokenEndpointError,
+    TransportError,
+)
 from bcbridge.http import RateLimitTimeout, RetryPolicy
 from bcbridge.models import Connection, OutboxMessage, OutboxStatus
 from bcbridge.push import _steps
@@ -79,8 +86,8 @@ class DispatchPolicy:
         """Seconds until the next attempt: back-off with "equal jitter" (half fixed, half
         random, so a storm of failures spreads out but never retries at once), or the
         ``Retry-After`` when BC asks for longer."""
-        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** max(attempts - 1, 0))
-        backoff = ceiling / 2 + self.rng() * ceiling / 2
+        ceiling = min(float(self.backoff_cap), float(self.backoff_base) * 2.0 ** max(attempts - 1, 0))
+        backoff = ceiling / 2 + float(self.rng()) * ceiling / 2
         if retry_after is not None:
             return max(backoff if attempts > 3 else 0.0, min(retry_after, self.retry_after_cap))
         return backoff
@@ -137,18 +144,29 @@ class DispatchResult:
 
     def __add__(self, other: DispatchResult) -> DispatchResult:
         return DispatchResult(
-            self.claimed + other.claimed, self.sent + other.sent, self.retried + other.retried,
-            self.parked + other.parked, self.adopted + other.adopted, self.lost_lease + other.lost_lease,
+            self.claimed + other.claimed,
+            self.sent + other.sent,
+            self.retried + other.retried,
+            self.parked + other.parked,
+            self.adopted + other.adopted,
+            self.lost_lease + other.lost_lease,
             self.errors + other.errors,
         )
 
 
-def claim(limit: int | None = None, *, now: datetime | None = None, connection: Connection | None = None,
-          lease_seconds: float = 300.0) -> list[OutboxMessage]:
+def claim(
+    limit: int | None = None,
+    *,
+    now: datetime | None = None,
+    connection: Connection | None = None,
+    lease_seconds: float = 300.0,
+) -> list[OutboxMessage]:
     """Claim due messages (see the module docstring) and return them, in flight and ours."""
     now = now or timezone.now()
     token = uuid.uuid4()
-    due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) | Q(status=OutboxStatus.IN_FLIGHT, lease_expires_at__lt=now)
+    due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) | Q(
+        status=OutboxStatus.IN_FLIGHT, lease_expires_at__lt=now
+    )
     with transaction.atomic():
         query = OutboxMessage.objects.filter(due, connection__enabled=True)
         if connection is not None:
@@ -162,10 +180,14 @@ def claim(limit: int | None = None, *, now: datetime | None = None, connection: 
         fresh = [pk for pk, status, _ in rows if status == OutboxStatus.PENDING]
         stale = [pk for pk, status, _ in rows if status == OutboxStatus.IN_FLIGHT]
         if fresh:
-            OutboxMessage.objects.filter(pk__in=fresh, status=OutboxStatus.PENDING).update(attempts=F("attempts") + 1, **common)
+            OutboxMessage.objects.filter(pk__in=fresh, status=OutboxStatus.PENDING).update(
+                attempts=F("attempts") + 1, **common
+            )
         if stale:
             OutboxMessage.objects.filter(pk__in=stale, status=OutboxStatus.IN_FLIGHT, lease_expires_at__lt=now).update(
-                attempts=F("attempts") + 1, outcome_unknown=True, last_error="The worker's lease expired (crash?): outcome unknown.",
+                attempts=F("attempts") + 1,
+                outcome_unknown=True,
+                last_error="The worker's lease expired (crash?): outcome unknown.",
                 **common,
             )
     return list(OutboxMessage.objects.filter(attempt_id=token).select_related("connection").order_by("id"))
@@ -177,8 +199,12 @@ def _record(job: Job, **changes: Any) -> bool:
     changes.setdefault("lease_expires_at", None)
     changes["updated_at"] = timezone.now()
     fields = {
-        "state": message.state, "outcome_unknown": message.outcome_unknown, "bc_id": message.bc_id,
-        "bc_number": message.bc_number, "bc_etag": message.bc_etag, "result": message.result,
+        "state": message.state,
+        "outcome_unknown": message.outcome_unknown,
+        "bc_id": message.bc_id,
+        "bc_number": message.bc_number,
+        "bc_etag": message.bc_etag,
+        "result": message.result,
     }
     updated = OutboxMessage.objects.filter(pk=message.pk, attempt_id=job.token, status=OutboxStatus.IN_FLIGHT).update(
         **fields, **changes
@@ -199,8 +225,14 @@ def _failed(job: Job, error: BaseException, policy: DispatchPolicy, now: datetim
     verdict = classify(error, writing=job.writing)
     if verdict.unknown:
         message.outcome_unknown = True
-    text = str(getattr(error, "message", "") or error) if isinstance(error, BCAPIError) else f"{type(error).__name__}: {error}"
-    common = {
+    text = (
+        str(getattr(error, "message", "") or error)
+        if isinstance(error, BCAPIError)
+        else f"{type(error).__name__}: {error}"
+    )
+    if verdict.action == "retry" and message.attempts >= policy.max_attempts:
+        text = f"gave up after {message.attempts} attempts: {text}"
+    common: dict[str, Any] = {
         "last_error": text[:4000],
         "last_error_code": (getattr(error, "code", "") or type(error).__name__)[:120],
         "last_status": getattr(error, "status", None),
@@ -210,11 +242,9 @@ def _failed(job: Job, error: BaseException, policy: DispatchPolicy, now: datetim
         recorded = _record(job, status=OutboxStatus.PENDING, next_attempt_at=now + timedelta(seconds=wait), **common)
         result.retried += recorded
     else:
-        if verdict.action == "retry":
-            common["last_error"] = f"gave up after {message.attempts} attempts: {common['last_error']}"[:4000]
         recorded = _record(job, status=OutboxStatus.PARKED, **common)
         result.parked += recorded
-    result.errors.append(f"#{message.pk}: {common['last_error'][:200]}")
+    result.errors.append(f"#{message.pk}: {text[:200]}")
     if not recorded:
         result.lost_lease += 1
 
@@ -224,8 +254,9 @@ def _complete(bc: BC, job: Job, result: DispatchResult) -> None:
     _sent(job, result)
 
 
-def _handle(bc: BC, job: Job, policy: DispatchPolicy, now: datetime, result: DispatchResult,
-            step: Callable[[], None]) -> None:
+def _handle(
+    bc: BC, job: Job, policy: DispatchPolicy, now: datetime, result: DispatchResult, step: Callable[[], None]
+) -> None:
     """Run ``step``; on error let the operation recover, else record the verdict."""
     try:
         step()
@@ -278,13 +309,22 @@ def dispatch_due(
 
     policy = policy or DispatchPolicy()
     now = now or timezone.now()
-    jobs = [Job(message, message.attempt_id) for message in claim(limit, now=now, connection=connection, lease_seconds=policy.lease_seconds)]
+    jobs = [
+        Job(message, message.attempt_id)
+        for message in claim(limit, now=now, connection=connection, lease_seconds=policy.lease_seconds)
+    ]
     result = DispatchResult(claimed=len(jobs))
     by_connection: dict[int, list[Job]] = {}
     for job in jobs:
         by_connection.setdefault(job.message.connection_id, []).append(job)
     for group in by_connection.values():
-        with BC(group[0].message.connection) as bc:
+        try:
+            facade = BC(group[0].message.connection)
+        except Exception as error:  # e.g. undecryptable secret: every message waits
+            for job in group:
+                _failed(job, error, policy, now, result)
+            continue
+        with facade as bc:
             # The outbox does the waiting: a failed request goes back to the outbox with its
             # back-off instead of sleeping here while holding claimed messages.
             bc.client.retry = RetryPolicy(max_attempts=1)
@@ -296,8 +336,13 @@ def dispatch_due(
     return result
 
 
-def drain(*, connection: Connection | None = None, batch: bool = False, limit: int = 1000,
-          policy: DispatchPolicy | None = None) -> DispatchResult:
+def drain(
+    *,
+    connection: Connection | None = None,
+    batch: bool = False,
+    limit: int = 1000,
+    policy: DispatchPolicy | None = None,
+) -> DispatchResult:
     """Dispatch until nothing is due now; retries scheduled for later stay for later.
 
     Terminates: a message is either finished, rescheduled, or (after ``max_attempts``)

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Q
+
 from bcbridge.entities.catalog import catalog
 from bcbridge.exceptions import FatalError
 from bcbridge.models import ExternalIdMap, FieldMapping
@@ -32,6 +34,7 @@ __all__ = [
     "MappingError",
     "apply_mappings",
     "get_path",
+    "mapping_rows",
     "remember_external_id",
     "resolve_external_id",
 ]
@@ -100,21 +103,26 @@ def _convert(row: FieldMapping, value: Any) -> Any:
                 return value.isoformat()
             return dt.date.fromisoformat(str(value)[:10]).isoformat()
     except (TypeError, ValueError, InvalidOperation):
-        raise MappingError(row.target, row.bc_field, f"cannot convert {value!r} to {row.get_transform_display()}") from None
+        raise MappingError(
+            row.target, row.bc_field, f"cannot convert {value!r} to {row.get_transform_display()}"
+        ) from None
     return value
 
 
-def _rows(connection: Connection, target: str) -> list[FieldMapping]:
+def mapping_rows(connection: Connection, target: str) -> list[FieldMapping]:
+    """The enabled rows for ``target``: the connection's own, else the global ones, in order."""
     rows = FieldMapping.objects.filter(target=target, enabled=True).filter(
-        connection__isnull=True
-    ) | FieldMapping.objects.filter(target=target, enabled=True, connection=connection)
+        Q(connection__isnull=True) | Q(connection=connection)
+    )
     chosen: dict[str, FieldMapping] = {}
     for row in sorted(rows, key=lambda r: (r.connection_id is not None, r.position)):
         chosen[row.bc_field] = row  # a connection's own row beats the global one
     return sorted(chosen.values(), key=lambda r: (r.position, r.bc_field))
 
 
-def apply_mappings(connection: Connection, target: str, source: Mapping[str, Any]) -> dict[str, Any]:
+def apply_mappings(
+    connection: Connection, target: str, source: Mapping[str, Any], *, rows: list[FieldMapping] | None = None
+) -> dict[str, Any]:
     """The BC body for ``target`` built from ``source``.
 
     Without mapping rows for ``target`` the source is returned as a copy. With rows, the
@@ -125,6 +133,7 @@ def apply_mappings(connection: Connection, target: str, source: Mapping[str, Any
         connection: Rows of this connection win over global rows (connection empty).
         target: Entity set or web service name (``salesOrders``, ``ItemCard``).
         source: The caller's dict.
+        rows: The rows of :func:`mapping_rows` (pass them when mapping many sources).
 
     Returns:
         A new dict (Decimals for decimal transforms; :func:`bcbridge.http.dumps` sends them
@@ -133,7 +142,7 @@ def apply_mappings(connection: Connection, target: str, source: Mapping[str, Any
     Raises:
         MappingError: A required value is missing, cannot be converted, or is too long.
     """
-    rows = _rows(connection, target)
+    rows = mapping_rows(connection, target) if rows is None else rows
     if not rows:
         return dict(source)
     spec = catalog().get(target)
@@ -152,7 +161,8 @@ def apply_mappings(connection: Connection, target: str, source: Mapping[str, Any
         value = _convert(row, value)
         if row.max_length and isinstance(value, str) and len(value) > row.max_length:
             raise MappingError(
-                target, row.bc_field,
+                target,
+                row.bc_field,
                 f"{value!r} is {len(value)} characters, BC allows {row.max_length} (Application_StringExceededLength)",
             )
         body[row.bc_field] = value
@@ -160,12 +170,22 @@ def apply_mappings(connection: Connection, target: str, source: Mapping[str, Any
 
 
 def remember_external_id(
-    connection: Connection, company_id: str, system: str, entity_set: str, external_id: str, bc_id: str, bc_number: str = ""
+    connection: Connection,
+    company_id: str,
+    system: str,
+    entity_set: str,
+    external_id: str,
+    bc_id: str,
+    bc_number: str = "",
 ) -> ExternalIdMap:
     """Insert or update one map row and return it."""
     row, _ = ExternalIdMap.objects.update_or_create(
-        connection=connection, company_id=str(company_id).lower(), system=system, entity_set=entity_set,
-        external_id=str(external_id), defaults={"bc_id": str(bc_id).lower(), "bc_number": bc_number or ""},
+        connection=connection,
+        company_id=str(company_id).lower(),
+        system=system,
+        entity_set=entity_set,
+        external_id=str(external_id),
+        defaults={"bc_id": str(bc_id).lower(), "bc_number": bc_number or ""},
     )
     return row
 
@@ -211,8 +231,10 @@ def resolve_external_id(
             found = records.create(dict(create))
     if found is None:
         raise MappingError(
-            entity_set, str(external_id),
-            f"no {system} id {external_id!r} in the external-id map and no BC record with {lookup_field} eq {external_id!r}",
+            entity_set,
+            str(external_id),
+            f"no {system} id {external_id!r} in the external-id map "
+            f"and no BC record with {lookup_field} eq {external_id!r}",
         )
     return remember_external_id(
         connection, company_id, system, entity_set, str(external_id), str(found["id"]), str(found.get("number", ""))

@@ -11,13 +11,13 @@ the dispatcher looks for the order in BC by it (BC has no idempotency key).
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bcbridge.exceptions import ConfigurationError
-from bcbridge.models import Company, Connection, OutboxMessage
-from bcbridge.push.mapping import MappingError, apply_mappings, resolve_external_id
+from bcbridge.models import Company, Connection, ExternalIdMap, OutboxMessage
+from bcbridge.push.mapping import MappingError, apply_mappings, mapping_rows, resolve_external_id
 from bcbridge.push.outbox import enqueue
 
 if TYPE_CHECKING:
@@ -70,9 +70,13 @@ def sales_order(
         ConfigurationError: An unknown action, no lines, or no external document number.
     """
     if not external_document_number:
-        raise ConfigurationError("A sales order needs external_document_number: it is how a retry finds the first attempt.")
+        raise ConfigurationError(
+            "A sales order needs external_document_number: it is how a retry finds the first attempt."
+        )
     if len(external_document_number) > 35:
-        raise MappingError("salesOrders", "externalDocumentNumber", f"{external_document_number!r} is longer than BC's 35 characters")
+        raise MappingError(
+            "salesOrders", "externalDocumentNumber", f"{external_document_number!r} is longer than BC's 35 characters"
+        )
     if not lines:
         raise ConfigurationError("A sales order needs at least one line.")
     unknown = [a for a in actions if a not in ORDER_ACTIONS]
@@ -80,9 +84,12 @@ def sales_order(
         raise ConfigurationError(f"Unknown sales order action(s) {unknown}; known: {', '.join(ORDER_ACTIONS)}.")
     header = apply_mappings(connection, "salesOrders", dict(fields or {}))
     mapped_lines = []
+    line_rows = mapping_rows(connection, "salesOrderLines")
     for index, line in enumerate(lines):
         item = line.get("item")
-        body = apply_mappings(connection, "salesOrderLines", {k: v for k, v in line.items() if k != "item"})
+        body = apply_mappings(
+            connection, "salesOrderLines", {k: v for k, v in line.items() if k != "item"}, rows=line_rows
+        )
         mapped_lines.append({"item": item, "body": _jsonable(body), "index": index})
     payload = {
         "system": system,
@@ -94,7 +101,11 @@ def sales_order(
         "actions": list(actions),
     }
     return enqueue(
-        connection, company, "sales_order", entity_set="salesOrders", payload=payload,
+        connection,
+        company,
+        "sales_order",
+        entity_set="salesOrders",
+        payload=payload,
         lookup={"externalDocumentNumber": external_document_number},
         dedupe_key=dedupe_key or f"sales_order:{system}:{external_document_number}",
     )
@@ -116,8 +127,13 @@ def sales_order_from_dict(
     number = data.pop("external_document_number", None) or data.pop("externalDocumentNumber", None)
     customer, lines = data.pop("customer"), data.pop("lines")
     return sales_order(
-        connection, company, customer=customer, lines=lines, external_document_number=str(number or ""),
-        fields=data, **options,
+        connection,
+        company,
+        customer=customer,
+        lines=lines,
+        external_document_number=str(number or ""),
+        fields=data,
+        **options,
     )
 
 
@@ -127,7 +143,9 @@ def _jsonable(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _restore(body: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (Decimal(v["$decimal"]) if isinstance(v, dict) and set(v) == {"$decimal"} else v) for k, v in body.items()}
+    return {
+        k: (Decimal(v["$decimal"]) if isinstance(v, dict) and set(v) == {"$decimal"} else v) for k, v in body.items()
+    }
 
 
 def _customer_id(bc: BC, message: OutboxMessage) -> dict[str, Any]:
@@ -144,7 +162,9 @@ def _customer_id(bc: BC, message: OutboxMessage) -> dict[str, Any]:
         external, system = customer, payload["system"]
     if not external:
         raise MappingError("salesOrders", "customerId", "no customer given (external id, id or number)")
-    row = resolve_external_id(bc, message.company_id, system, "customers", str(external), create=payload.get("create_customer"))
+    row = resolve_external_id(
+        bc, message.company_id, system, "customers", str(external), create=payload.get("create_customer")
+    )
     return {"customerId": row.bc_id}
 
 
@@ -157,6 +177,7 @@ def build_order(bc: BC, message: OutboxMessage) -> dict[str, Any]:
     payload = message.payload
     body: dict[str, Any] = {**_restore(payload.get("header") or {}), **_customer_id(bc, message)}
     body["externalDocumentNumber"] = payload["external_document_number"]
+    known = _mapped_items(message)
     lines = []
     for line in payload["lines"]:
         values = _restore(line["body"])
@@ -168,10 +189,35 @@ def build_order(bc: BC, message: OutboxMessage) -> dict[str, Any]:
                 external = item.get("external_id") if isinstance(item, Mapping) else item
                 system = (item.get("system") if isinstance(item, Mapping) else None) or payload["system"]
                 try:
-                    values["itemId"] = resolve_external_id(bc, message.company_id, system, "items", str(external)).bc_id
+                    values["itemId"] = (
+                        known.get((system, str(external)))
+                        or resolve_external_id(bc, message.company_id, system, "items", str(external)).bc_id
+                    )
                 except MappingError as error:
                     raise MappingError("salesOrderLines", f"lines[{line['index']}].item", error.reason) from None
             values.setdefault("lineType", "Item")
         lines.append(values)
     body["salesOrderLines"] = lines
     return body
+
+
+def _mapped_items(message: OutboxMessage) -> dict[tuple[str, str], str]:
+    """The order's items already in the external-id map, in one query."""
+    payload = message.payload
+    wanted = set()
+    for line in payload["lines"]:
+        item = line.get("item")
+        if item and not (isinstance(item, Mapping) and item.get("id")):
+            external = item.get("external_id") if isinstance(item, Mapping) else item
+            system = (item.get("system") if isinstance(item, Mapping) else None) or payload["system"]
+            wanted.add((system, str(external)))
+    if not wanted:
+        return {}
+    rows = ExternalIdMap.objects.filter(
+        connection_id=message.connection_id,
+        company_id=message.company_id.lower(),
+        entity_set="items",
+        system__in={s for s, _ in wanted},
+        external_id__in={e for _, e in wanted},
+    ).values_list("system", "external_id", "bc_id")
+    return {(system, external): bc_id for system, external, bc_id in rows}

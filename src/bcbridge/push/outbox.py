@@ -106,7 +106,10 @@ def enqueue(
     operation = OutboxOperation(operation)
     if operation in _NEEDS_KEY and not key:
         raise ConfigurationError(f"An outbox {operation.value} needs the record's key.")
-    if operation in {OutboxOperation.CREATE, OutboxOperation.UPDATE, OutboxOperation.DELETE, OutboxOperation.ACTION} and not entity_set:
+    if (
+        operation in {OutboxOperation.CREATE, OutboxOperation.UPDATE, OutboxOperation.DELETE, OutboxOperation.ACTION}
+        and not entity_set
+    ):
         raise ConfigurationError(f"An outbox {operation.value} needs entity_set.")
     if operation in {OutboxOperation.ACTION, OutboxOperation.CALL} and not action:
         raise ConfigurationError(f"An outbox {operation.value} needs action (the action name or endpoint code).")
@@ -155,7 +158,12 @@ def enqueue_call(
     404 (the record is gone, as after a posted shipment) the message counts as sent.
     """
     return enqueue(
-        connection, company, "call", action=code, payload={"body": body, "values": values}, etag=etag,
+        connection,
+        company,
+        "call",
+        action=code,
+        payload={"body": body, "values": values},
+        etag=etag,
         dedupe_key=dedupe_key,
     )
 
@@ -169,10 +177,16 @@ def retry_now(messages: Iterable[OutboxMessage] | Any, *, forget_unknown: bool =
             attempt is not there), so a create without a lookup is sent again.
     """
     ids = [m.pk for m in messages]
-    changes: dict[str, Any] = {"status": OutboxStatus.PENDING, "next_attempt_at": timezone.now(), "updated_at": timezone.now()}
+    changes: dict[str, Any] = {
+        "status": OutboxStatus.PENDING,
+        "next_attempt_at": timezone.now(),
+        "updated_at": timezone.now(),
+    }
     if forget_unknown:
         changes["outcome_unknown"] = False
-    return OutboxMessage.objects.filter(pk__in=ids, status__in=[OutboxStatus.PARKED, OutboxStatus.PENDING]).update(**changes)
+    return OutboxMessage.objects.filter(pk__in=ids, status__in=[OutboxStatus.PARKED, OutboxStatus.PENDING]).update(
+        **changes
+    )
 
 
 def cancel(messages: Iterable[OutboxMessage] | Any) -> int:

@@ -54,14 +54,48 @@ _EXPAND = {"$expand": "warehouseShipmentLines"}
 #: The standard rows: code -> (name, kind, method, relative URL, default query).
 WAREHOUSE_ENDPOINTS: dict[str, tuple[str, str, str, str, dict[str, Any]]] = {
     "WHSE_SHIPMENTS": ("Warehouse shipments with lines", "custom_api", "GET", "warehouseShipments", _EXPAND),
-    "WHSE_SHIPMENT": ("One warehouse shipment with lines", "custom_api", "GET", "warehouseShipments({shipment_id})", _EXPAND),
-    "WHSE_SHIPMENT_LINES": ("Pick details of a shipment", "custom_api", "GET",
-                            "warehouseShipments({shipment_id})/warehouseShipmentLines", {}),
-    "WHSE_UPDATE_PICK": ("Update pick details (quantityToShip)", "custom_api", "PATCH", "warehouseShipmentLines({line_id})", {}),
-    "WHSE_REGISTER_PICK": ("Register shipment pick", "custom_api", "POST",
-                           "warehouseShipments({shipment_id})/Microsoft.NAV.registerPick", {}),
-    "WHSE_POST_SHIPMENT": ("Post warehouse shipment", "custom_api", "POST", "warehouseShipments({shipment_id})/Microsoft.NAV.post", {}),
-    "GET_WHSE_SHPT_LINES": ("Get Warehouse Shipment Lines", "unbound_action", "POST", "{service}_GetWhseShipmentList", {}),
+    "WHSE_SHIPMENT": (
+        "One warehouse shipment with lines",
+        "custom_api",
+        "GET",
+        "warehouseShipments({shipment_id})",
+        _EXPAND,
+    ),
+    "WHSE_SHIPMENT_LINES": (
+        "Pick details of a shipment",
+        "custom_api",
+        "GET",
+        "warehouseShipments({shipment_id})/warehouseShipmentLines",
+        {},
+    ),
+    "WHSE_UPDATE_PICK": (
+        "Update pick details (quantityToShip)",
+        "custom_api",
+        "PATCH",
+        "warehouseShipmentLines({line_id})",
+        {},
+    ),
+    "WHSE_REGISTER_PICK": (
+        "Register shipment pick",
+        "custom_api",
+        "POST",
+        "warehouseShipments({shipment_id})/Microsoft.NAV.registerPick",
+        {},
+    ),
+    "WHSE_POST_SHIPMENT": (
+        "Post warehouse shipment",
+        "custom_api",
+        "POST",
+        "warehouseShipments({shipment_id})/Microsoft.NAV.post",
+        {},
+    ),
+    "GET_WHSE_SHPT_LINES": (
+        "Get Warehouse Shipment Lines",
+        "unbound_action",
+        "POST",
+        "{service}_GetWhseShipmentList",
+        {},
+    ),
     "GET_SALES_ORDER_NOS": ("Get Sales Order Number", "unbound_action", "POST", "{service}_GetNextSalesOrderNo", {}),
 }
 
@@ -84,12 +118,19 @@ def install_warehouse_endpoints(
     rows = []
     for code, (name, kind, method, template, query) in WAREHOUSE_ENDPOINTS.items():
         row, _ = ApiEndpoint.objects.update_or_create(
-            connection=connection, code=code,
+            connection=connection,
+            code=code,
             defaults={
-                "name": name, "kind": kind, "method": method, "url_template": template.replace("{service}", service),
-                "publisher": publisher if kind == "custom_api" else "", "group": group if kind == "custom_api" else "",
-                "version": version if kind == "custom_api" else "v2.0", "company_scoped": True,
-                "default_query": dict(query), "enabled": True,
+                "name": name,
+                "kind": kind,
+                "method": method,
+                "url_template": template.replace("{service}", service),
+                "publisher": publisher if kind == "custom_api" else "",
+                "group": group if kind == "custom_api" else "",
+                "version": version if kind == "custom_api" else "v2.0",
+                "company_scoped": True,
+                "default_query": dict(query),
+                "enabled": True,
                 "description": "Standard warehouse endpoint (bcbridge.push.warehouse).",
             },
         )
@@ -110,7 +151,9 @@ def shipment(bc: BC, shipment_id: str, company: str | uuid.UUID | None = None) -
     return result
 
 
-def update_pick(bc: BC, line: Mapping[str, Any], quantity_to_ship: float, company: str | uuid.UUID | None = None) -> dict[str, Any]:
+def update_pick(
+    bc: BC, line: Mapping[str, Any], quantity_to_ship: float, company: str | uuid.UUID | None = None
+) -> dict[str, Any]:
     """Set a line's ``quantityToShip`` with its ETag (``WHSE_UPDATE_PICK``); returns the new line.
 
     Raises:
@@ -118,8 +161,11 @@ def update_pick(bc: BC, line: Mapping[str, Any], quantity_to_ship: float, compan
         BadRequest: More than the outstanding quantity (BC's message says how much).
     """
     result: dict[str, Any] = bc.call(
-        "WHSE_UPDATE_PICK", {"quantityToShip": quantity_to_ship}, company=company,
-        etag=str(line["@odata.etag"]), line_id=line["id"],
+        "WHSE_UPDATE_PICK",
+        {"quantityToShip": quantity_to_ship},
+        company=company,
+        etag=str(line["@odata.etag"]),
+        line_id=line["id"],
     )
     return result
 

@@ -11,25 +11,27 @@ Rules, per record:
   incoming one: late data never wins;
 * otherwise unchanged: only ``seen_at`` is stamped.
 
-Inserts and overwrites go through one ``bulk_create(update_conflicts=True)`` per page and
-model (``INSERT ... ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL), so replaying a page
-is harmless. Children of each parent in the page are replaced as a whole: child rows BC no
+Inserts and overwrites go through one ``INSERT ... ON CONFLICT DO UPDATE`` per page and
+model (what ``bulk_create(update_conflicts=True)`` sends, see :mod:`._sql`), so replaying a
+page is harmless. Children of each parent in the page are replaced as a whole: child rows BC no
 longer lists under that parent are soft-deleted (``record_deleted``).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.dispatch import Signal
 
 from bcbridge.models import Company
 from bcbridge.signals import record_created, record_deleted, record_updated
-from bcbridge.sync.registry import Mirror, mirror_for, parse_datetime
+from bcbridge.sync._sql import select_by_keys, upsert_rows
+from bcbridge.sync.registry import Mirror, mirror_for, parse_datetime, typed_instance
 
 __all__ = ["PageResult", "soft_delete", "write_page"]
 
@@ -62,13 +64,35 @@ class PageResult:
 
 def _chunks(values: list[Any], size: int = _CHUNK) -> Iterator[list[Any]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
+
+
+@functools.cache
+def _template(model: type[models.Model]) -> dict[str, Any]:
+    """Every concrete column (attname) but the primary key, with its default."""
+    return {f.attname: f.get_default() for f in model._meta.concrete_fields if not f.primary_key}
+
+
+def _scope_columns(mirror: Mirror, company: Company) -> dict[str, Any]:
+    scope = {"company_id": company.pk}
+    if mirror.generic:
+        scope.update(api=mirror.api, entity_set=mirror.entity_set)
+    return scope
 
 
 def _existing(mirror: Mirror, company: Company, keys: list[Any]) -> dict[Any, tuple[Any, str, Any, bool]]:
     """key -> (pk, etag, lastModifiedDateTime, deleted) of the rows already mirrored."""
     found: dict[Any, tuple[Any, str, Any, bool]] = {}
+    if not keys:
+        return found
     manager = mirror.model.all_objects  # type: ignore[attr-defined]
+    if connections[router.db_for_read(mirror.model)].vendor == "postgresql":
+        # one array parameter instead of thousands of IN (...) placeholders
+        for pk, key, etag, modified, deleted in select_by_keys(
+            mirror.model, _scope_columns(mirror, company), mirror.key_attr, keys
+        ):
+            found[key] = (pk, etag, modified, deleted)
+        return found
     for chunk in _chunks(keys):
         rows = manager.filter(**mirror.scope(company), **{f"{mirror.key_attr}__in": chunk}).values_list(
             "pk", mirror.key_attr, "etag", "last_modified_date_time", "deleted"
@@ -85,14 +109,16 @@ def _upsert(
     now: datetime,
     skip: Iterable[str] = (),
 ) -> tuple[PageResult, dict[Any, Any]]:
-    """Upsert ``rows`` = ``[(key, record, parent_pk or None)]``; returns counts and key -> pk."""
+    """Upsert ``rows`` = ``[(key, record, parent_pk or None)]``; returns counts and key -> pk
+    (new rows' pks only when children (``skip``) or signal receivers need them)."""
     result = PageResult(fetched=len(rows))
     existing = _existing(mirror, company, [key for key, _, _ in rows])
     skip = frozenset(skip)
-    to_write: list[models.Model] = []
+    to_write: list[dict[str, Any]] = []
     kinds: list[Signal] = []
     unchanged: list[Any] = []
     pks: dict[Any, Any] = {}
+    template = _template(mirror.model)
     for key, record, parent_pk in rows:
         etag = str(record.get("@odata.etag") or "")
         modified = parse_datetime(record.get(mirror.modified_field)) if mirror.modified_field else None
@@ -105,39 +131,43 @@ def _upsert(
             if late or (old[1] == etag and not old[3]):
                 unchanged.append(old[0])
                 continue
-        raw = {name: value for name, value in record.items() if name not in skip}
-        values: dict[str, Any] = {
-            "connection_id": company.connection_id, "company": company, mirror.key_attr: key,
-            "etag": etag, "last_modified_date_time": modified, "raw": raw, "first_synced_at": now,
-            "synced_at": now, "seen_at": now, "deleted": False, "deleted_at": None,
-        }
+        values = dict(template)
+        values.update(
+            connection_id=company.connection_id,
+            company_id=company.pk,
+            etag=etag,
+            last_modified_date_time=modified,
+            raw={name: value for name, value in record.items() if name not in skip} if skip else record,
+            first_synced_at=now,
+            synced_at=now,
+            seen_at=now,
+        )
+        values[mirror.key_attr] = key
         if mirror.generic:
             values.update(api=mirror.api, entity_set=mirror.entity_set)
         if parent_pk is not None:
             values["parent_id"] = parent_pk
         values.update(mirror.values(record))
-        to_write.append(mirror.model(**values))
+        to_write.append(values)
         kinds.append(record_created if old is None else record_updated)
     if to_write:
-        update_fields = [
-            f.name for f in mirror.model._meta.concrete_fields
-            if not f.primary_key and f.name not in mirror.unique_fields and f.name != "first_synced_at"
-        ]
-        mirror.model.all_objects.bulk_create(  # type: ignore[attr-defined]
-            to_write, update_conflicts=True, unique_fields=mirror.unique_fields, update_fields=update_fields
-        )
-        missing_pk = [getattr(obj, mirror.key_attr) for obj in to_write if obj.pk is None]
-        returned = _existing(mirror, company, missing_pk) if missing_pk else {}
-        for obj, kind in zip(to_write, kinds, strict=True):
-            key = getattr(obj, mirror.key_attr)
-            if obj.pk is None:
-                obj.pk = returned[key][0]
-            pks[key] = obj.pk
+        upsert_rows(mirror.model, to_write, mirror.unique_fields, keep=("first_synced_at",))
+        listened = {k for k in (record_created, record_updated) if k.has_listeners(mirror.model)}
+        if skip or listened:
+            fresh = [row[mirror.key_attr] for row, kind in zip(to_write, kinds, strict=True) if kind is record_created]
+            for key, found in _existing(mirror, company, fresh).items():
+                pks[key] = found[0]
+        for row, kind in zip(to_write, kinds, strict=True):
             if kind is record_created:
                 result.created += 1
             else:
                 result.updated += 1
-            result.events.append((kind, mirror, company, obj, obj.raw))  # type: ignore[attr-defined]
+            if kind in listened:
+                # instances are built only for receivers: the ORM's __init__ is a large share
+                # of the cost of a page of wide rows
+                values = {k: v for k, v in row.items() if k != "company_id"}
+                instance = typed_instance(mirror.model, {"pk": pks[row[mirror.key_attr]], "company": company, **values})
+                result.events.append((kind, mirror, company, instance, row["raw"]))
     for chunk in _chunks(unchanged):
         mirror.model.all_objects.filter(pk__in=chunk).update(seen_at=now)  # type: ignore[attr-defined]
     result.unchanged = len(unchanged)
@@ -189,16 +219,14 @@ def write_page(
                 continue
             covered.append(parent_pks[key])
             rows.extend((child.parse_key(c[child.key]), c, parent_pks[key]) for c in record[navigation] or ())
-        child_result, child_pks = _upsert(child, company, rows, now)
+        child_result, _ = _upsert(child, company, rows, now)
         child_result.max_modified = None
         result.add(child_result)
-        kept = set(child_pks.values())
+        kept = {key for key, _, _ in rows}
         gone: list[Any] = []
         for chunk in _chunks(covered):
-            gone.extend(
-                pk for pk in child.model.objects.filter(parent_id__in=chunk).values_list("pk", flat=True)  # type: ignore[attr-defined]
-                if pk not in kept
-            )
+            live = child.model.objects.filter(parent_id__in=chunk)  # type: ignore[attr-defined]
+            gone.extend(pk for pk, key in live.values_list("pk", child.key_attr) if key not in kept)
         result.deleted += soft_delete(child, company, gone, now, result.events)
     # headers are announced after their lines, so a receiver sees the whole document
     header_events = [e for e in result.events if e[1] is mirror]
@@ -208,7 +236,9 @@ def write_page(
     return result
 
 
-def soft_delete(mirror: Mirror, company: Company, pks: list[Any], now: datetime, events: list[_Event] | None = None) -> int:
+def soft_delete(
+    mirror: Mirror, company: Company, pks: list[Any], now: datetime, events: list[_Event] | None = None
+) -> int:
     """Mark rows ``pks`` (and their children) deleted; returns how many rows changed.
 
     Their ``record_deleted`` signals are appended to ``events`` when given (the caller
@@ -230,8 +260,9 @@ def soft_delete(mirror: Mirror, company: Company, pks: list[Any], now: datetime,
             if child.generic != mirror.generic:
                 continue
             child_pks = list(
-                child.model.all_objects.filter(parent_id__in=[r.pk for r in rows], deleted=False)  # type: ignore[attr-defined]
-                .values_list("pk", flat=True)
+                child.model.all_objects.filter(parent_id__in=[r.pk for r in rows], deleted=False).values_list(  # type: ignore[attr-defined]
+                    "pk", flat=True
+                )
             )
             count += soft_delete(child, company, child_pks, now, own)
     if events is None:

@@ -39,6 +39,7 @@ from bcbridge.models import Company, Connection, SyncConfig, SyncMode, SyncRun, 
 from bcbridge.odata import F, Query, iter_pages
 from bcbridge.signals import sync_finished
 from bcbridge.sync import _state
+from bcbridge.sync._prefetch import prefetch_possible, prefetched
 from bcbridge.sync._upsert import PageResult, soft_delete, write_page
 from bcbridge.sync.progress import NullProgress, Progress
 from bcbridge.sync.registry import DEFAULT_SETS, Mirror, mirror_for
@@ -136,8 +137,13 @@ def sync_entity_set(
     modified = mirror.modified_field
     incremental = bool(not full and modified and state.watermark)
     run = SyncRun.objects.create(
-        connection_id=company.connection_id, company=company, api=api, entity_set=entity_set, worker=worker,
-        kind=SyncRun.Kind.INCREMENTAL if incremental else SyncRun.Kind.FULL, watermark_from=state.watermark,
+        connection_id=company.connection_id,
+        company=company,
+        api=api,
+        entity_set=entity_set,
+        worker=worker,
+        kind=SyncRun.Kind.INCREMENTAL if incremental else SyncRun.Kind.FULL,
+        watermark_from=state.watermark,
     )
     if not _state.acquire(state, worker):
         until = f"{state.locked_until:%H:%M:%S}" if state.locked_until else "?"
@@ -166,8 +172,17 @@ def sync_entity_set(
 
 
 def _pull(
-    bc: BC, company: Company, mirror: Mirror, state: SyncState, run: SyncRun, expand: tuple[str, ...],
-    filter: str, page_size: int | None, progress: Progress, worker: str, incremental: bool,
+    bc: BC,
+    company: Company,
+    mirror: Mirror,
+    state: SyncState,
+    run: SyncRun,
+    expand: tuple[str, ...],
+    filter: str,
+    page_size: int | None,
+    progress: Progress,
+    worker: str,
+    incremental: bool,
 ) -> None:
     settings = get_settings()
     modified = mirror.modified_field
@@ -183,7 +198,8 @@ def _pull(
         query = query.expand(*expand)
     client = _set_client(bc, company, mirror.entity_set, mirror.api)
     progress.started(run, _count(bc, client, query) if progress.wants_total else None)
-    for page in iter_pages(bc.client, client.url, query, page_size or settings.SYNC_PAGE_SIZE):
+    pages = iter_pages(bc.client, client.url, query, page_size or settings.SYNC_PAGE_SIZE)
+    for page in prefetched(pages, prefetch_possible()):
         records = page.get("value") or []
         now = timezone.now()
         with transaction.atomic():
@@ -195,8 +211,12 @@ def _pull(
         run.pages += 1
         _add(run, result)
         SyncRun.objects.filter(pk=run.pk).update(
-            pages=run.pages, fetched=run.fetched, created=run.created, updated=run.updated,
-            unchanged=run.unchanged, deleted=run.deleted,
+            pages=run.pages,
+            fetched=run.fetched,
+            created=run.created,
+            updated=run.updated,
+            unchanged=run.unchanged,
+            deleted=run.deleted,
         )
         progress.page(run, len(records))
     if run.kind == SyncRun.Kind.FULL and not filter:
@@ -299,10 +319,19 @@ def sync(
         with BC(conn) as bc:
             for company in companies:
                 for config in configs_for(company, entity_sets):
-                    report.runs.append(sync_entity_set(
-                        bc, company, config.entity_set, api=config.api, full=full, children=config.child_sets,
-                        filter=config.filter, page_size=config.page_size, progress=progress,
-                    ))
+                    report.runs.append(
+                        sync_entity_set(
+                            bc,
+                            company,
+                            config.entity_set,
+                            api=config.api,
+                            full=full,
+                            children=config.child_sets,
+                            filter=config.filter,
+                            page_size=config.page_size,
+                            progress=progress,
+                        )
+                    )
     return report
 
 
@@ -325,15 +354,25 @@ def sync_due(now: datetime | None = None, *, worker: str | None = None) -> list[
                 for config in configs_for(company):
                     if config.mode not in (SyncMode.POLL, SyncMode.BOTH):
                         continue
-                    state = SyncState.objects.filter(company=company, api=config.api, entity_set=config.entity_set).first()
+                    state = SyncState.objects.filter(
+                        company=company, api=config.api, entity_set=config.entity_set
+                    ).first()
                     last = state.last_attempt_at if state else None
                     if last is not None and last + timedelta(seconds=config.poll_interval) > now:
                         continue
                     bc = bc or BC(conn)
-                    runs.append(sync_entity_set(
-                        bc, company, config.entity_set, api=config.api, children=config.child_sets,
-                        filter=config.filter, page_size=config.page_size, worker=worker,
-                    ))
+                    runs.append(
+                        sync_entity_set(
+                            bc,
+                            company,
+                            config.entity_set,
+                            api=config.api,
+                            children=config.child_sets,
+                            filter=config.filter,
+                            page_size=config.page_size,
+                            worker=worker,
+                        )
+                    )
         finally:
             if bc is not None:
                 bc.close()

@@ -10,14 +10,17 @@ from __future__ import annotations
 from typing import IO, Any, Protocol
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress as RichBars,
     SpinnerColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+)
+from rich.progress import (
+    Progress as RichBars,
 )
 from rich.table import Table
 
@@ -77,7 +80,7 @@ class RichProgress:
         self.bars.stop()
 
     def started(self, run: SyncRun, total: int | None) -> None:
-        label = f"{run.kind} {run.entity_set} [{run.company.name}]"
+        label = escape(f"{run.kind} {run.entity_set} ({run.company.name})")
         self._tasks[run.pk] = self.bars.add_task(label, total=total, pages=0, rate="-")
 
     def page(self, run: SyncRun, records: int) -> None:
@@ -92,7 +95,7 @@ class RichProgress:
         task = self._tasks.get(run.pk)
         if task is not None:
             bar = next(t for t in self.bars.tasks if t.id == task)
-            self.bars.update(task, total=bar.completed or None, description=f"{bar.description} {run.status}")
+            self.bars.update(task, total=bar.completed or None, description=f"{bar.description} {escape(run.status)}")
 
 
 def summary_table(runs: list[SyncRun], *, title: str = "Sync summary", reconcile: bool = False) -> Table:
@@ -102,14 +105,29 @@ def summary_table(runs: list[SyncRun], *, title: str = "Sync summary", reconcile
     columns += ["missing", "extra", "stale"] if reconcile else ["pages", "fetched", "created", "updated", "deleted"]
     columns += ["seconds", "error"]
     for column in columns:
-        table.add_column(column, justify="right" if column not in {"company", "entity set", "kind", "status", "error"} else "left")
+        table.add_column(
+            column, justify="right" if column not in {"company", "entity set", "kind", "status", "error"} else "left"
+        )
     for run in runs:
-        counts = [run.missing, run.extra, run.stale] if reconcile else [
-            run.pages, run.fetched, run.created, run.updated, run.deleted,
-        ]
+        counts = (
+            [run.missing, run.extra, run.stale]
+            if reconcile
+            else [
+                run.pages,
+                run.fetched,
+                run.created,
+                run.updated,
+                run.deleted,
+            ]
+        )
         seconds = f"{run.duration.total_seconds():.1f}" if run.duration else "-"
         table.add_row(
-            run.company.name, run.entity_set, run.kind, run.status, *(f"{n:,}" for n in counts), seconds,
-            run.error[:80],
+            escape(run.company.name),
+            run.entity_set,
+            run.kind,
+            run.status,
+            *(f"{n:,}" for n in counts),
+            seconds,
+            escape(run.error[:80]),
         )
     return table

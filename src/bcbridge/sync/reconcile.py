@@ -82,7 +82,11 @@ def reconcile_entity_set(
     expand = tuple(mirror.default_children if children is None else children)
     state = _state.state_for(company, entity_set, api)
     run = SyncRun.objects.create(
-        connection_id=company.connection_id, company=company, api=api, entity_set=entity_set, worker=worker,
+        connection_id=company.connection_id,
+        company=company,
+        api=api,
+        entity_set=entity_set,
+        worker=worker,
         kind=SyncRun.Kind.RECONCILE,
     )
     if not _state.acquire(state, worker):
@@ -116,7 +120,7 @@ def reconcile_entity_set(
             with transaction.atomic():
                 run.deleted += soft_delete(mirror, company, extras, now)
             for start in range(0, len(refetch), _FETCH_KEYS):
-                _refetch(bc, client, mirror, company, refetch[start:start + _FETCH_KEYS], expand, run)
+                _refetch(bc, client, mirror, company, refetch[start : start + _FETCH_KEYS], expand, run)
                 _state.renew(state, worker)
     except Exception as exc:
         logger.warning("reconcile of %s of %s failed: %s", entity_set, company, exc, exc_info=True)
@@ -150,7 +154,7 @@ def _compare(mirror: Mirror, company: Company, records: list[dict[str, Any]], ru
             refetch.append(record[mirror.key])
     now = timezone.now()
     for start in range(0, len(present), 5000):
-        mirror.model.all_objects.filter(pk__in=present[start:start + 5000]).update(seen_at=now)  # type: ignore[attr-defined]
+        mirror.model.all_objects.filter(pk__in=present[start : start + 5000]).update(seen_at=now)  # type: ignore[attr-defined]
     return refetch
 
 
@@ -202,8 +206,17 @@ def reconcile(
         with BC(conn) as bc:
             for company in companies:
                 for config in configs_for(company, entity_sets):
-                    report.runs.append(reconcile_entity_set(
-                        bc, company, config.entity_set, api=config.api, fix=fix, children=config.child_sets,
-                        filter=config.filter, page_size=config.page_size, progress=progress,
-                    ))
+                    report.runs.append(
+                        reconcile_entity_set(
+                            bc,
+                            company,
+                            config.entity_set,
+                            api=config.api,
+                            fix=fix,
+                            children=config.child_sets,
+                            filter=config.filter,
+                            page_size=config.page_size,
+                            progress=progress,
+                        )
+                    )
     return report

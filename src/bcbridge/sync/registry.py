@@ -45,13 +45,38 @@ from bcbridge.models import (
     Vendor,
 )
 
-__all__ = ["DEFAULT_SETS", "Column", "Mirror", "mirror_for", "parse_datetime", "register", "registered"]
+__all__ = [
+    "DEFAULT_SETS",
+    "Column",
+    "Mirror",
+    "mirror_for",
+    "parse_datetime",
+    "register",
+    "registered",
+    "typed_instance",
+]
 
 #: Fields every mirror fills itself (not from a same-named JSON field).
-_OWN = frozenset({
-    "id", "connection", "company", "etag", "last_modified_date_time", "raw", "first_synced_at",
-    "synced_at", "seen_at", "deleted", "deleted_at", "bc_id", "parent", "api", "entity_set", "key",
-})
+_OWN = frozenset(
+    {
+        "id",
+        "connection",
+        "company",
+        "etag",
+        "last_modified_date_time",
+        "raw",
+        "first_synced_at",
+        "synced_at",
+        "seen_at",
+        "deleted",
+        "deleted_at",
+        "bc_id",
+        "parent",
+        "api",
+        "entity_set",
+        "key",
+    }
+)
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -61,8 +86,11 @@ def parse_datetime(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[no-any-return]
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    return uuid.UUID(value) if isinstance(value, str) and value else value
+def _guid(value: Any) -> str | uuid.UUID | None:
+    # kept as BC's text: parsing every GUID column costs more than writing it; the database
+    # adapters of bcbridge.sync._sql store it as the ORM would, and instances handed to
+    # signal receivers get uuid.UUID values (registry.typed_instance)
+    return value or None
 
 
 def _date(value: Any) -> date | None:
@@ -85,7 +113,7 @@ def _same(value: Any) -> Any:
 
 
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "UUIDField": _uuid,
+    "UUIDField": _guid,
     "DateField": _date,
     "DateTimeField": parse_datetime,
     "DecimalField": _decimal,
@@ -163,6 +191,17 @@ class Mirror:
         return out
 
 
+def typed_instance(model: type[models.Model], values: dict[str, Any]) -> models.Model:
+    """A model instance from written column values, GUID text turned into ``uuid.UUID``."""
+    instance = model(**values)
+    for model_field in model._meta.concrete_fields:
+        if model_field.get_internal_type() == "UUIDField":
+            value = getattr(instance, model_field.attname)
+            if isinstance(value, str):
+                setattr(instance, model_field.attname, uuid.UUID(value))
+    return instance
+
+
 _registry: dict[tuple[str, str], Mirror] = {}
 
 #: The core sets configured by default: entity set -> (children, poll interval in seconds).
@@ -221,8 +260,14 @@ def register(
     if modified_field is None and spec is not None:
         modified_field = spec.modified_field
     mirror = Mirror(
-        entity_set=entity_set, model=model, api=api, columns=_columns(model), key=key,
-        modified_field=modified_field, children=dict(children or {}), default_children=default_children,
+        entity_set=entity_set,
+        model=model,
+        api=api,
+        columns=_columns(model),
+        key=key,
+        modified_field=modified_field,
+        children=dict(children or {}),
+        default_children=default_children,
     )
     _registry[(api, entity_set)] = mirror
     return mirror
@@ -246,8 +291,12 @@ def mirror_for(entity_set: str, api: str = "") -> Mirror:
     spec = catalog().get(entity_set) if not api else None
     if spec is not None:
         return Mirror(
-            entity_set=entity_set, model=MirrorRecord, api=api, key=spec.key,
-            modified_field=spec.modified_field, children={name: name for name in spec.contained},
+            entity_set=entity_set,
+            model=MirrorRecord,
+            api=api,
+            key=spec.key,
+            modified_field=spec.modified_field,
+            children={name: name for name in spec.contained},
         )
     return Mirror(entity_set=entity_set, model=MirrorRecord, api=api)
 

@@ -58,7 +58,8 @@ TAX_GROUPS = (("FURNITURE", "Taxable Olympic Furniture", "Sales Tax"),
 LOCATIONS = (("EAST", "East Warehouse", "Atlanta", "GA", "31772"),
              ("MAIN", "Main Warehouse", "Chicago", "IL", "61236"),
              ("WEST", "West Warehouse", "Miami", "FL", "37125"),
-             ("OUT. LOG.", "Outsourced Logistics", "Seattle", "WA", "98101"))
+             ("OUT. LOG.", "Outsourced Logistics", "Seattle", "WA", "98101"),
+             ("WHITE", "White Warehouse", "Atlanta", "GA", "31772"))
 DIMENSIONS = (("AREA", "Area", ("10", "20", "30", "40")),
               ("DEPARTMENT", "Department", ("ADM", "PROD", "SALES")),
               ("PROJECT", "Project", ("TOYOTA", "VW")))

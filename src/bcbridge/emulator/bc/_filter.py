@@ -20,7 +20,8 @@ from odata_query.grammar import ODataLexer, ODataParser
 
 from bcbridge.emulator.errors import BCError
 
-__all__ = ["compile_filter", "equality_values", "parse_filter", "time_bounds"]
+__all__ = ["check_schema_version", "compile_filter", "equality_values", "parse_filter",
+           "time_bounds"]
 
 Getter = Callable[[dict], Any]
 
@@ -66,6 +67,37 @@ def _check_or(node: ast._Node) -> None:
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, ast._Node):
                 _check_or(item)
+
+
+def _needs_schema_21(node: ast._Node) -> str | None:
+    """What in ``node`` needs ``$schemaversion=2.1``: ``in`` or a nested function call."""
+    if isinstance(node, ast.Compare) and isinstance(node.comparator, ast.In):
+        return "The 'in' operator"
+    if isinstance(node, ast.Call) and any(isinstance(a, ast.Call) for a in node.args):
+        return "A nested function call"
+    for value in vars(node).values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, ast._Node):
+                found = _needs_schema_21(item)
+                if found:
+                    return found
+    return None
+
+
+def check_schema_version(node: ast._Node, schema_version: str | None) -> None:
+    """Reject ``in`` and nested function calls unless ``$schemaversion=2.1`` (DOCS
+    ``webservices/use-filter-expressions-in-odata-uris.md``, ``odata-known-limitations.md``;
+    API-FACTS §3). The error code and message are UNVERIFIED.
+
+    Raises:
+        BCError: 400 ``BadRequest_NotSupported``.
+    """
+    if schema_version is not None and schema_version.strip() in ("2.1", "2.1.0"):
+        return
+    found = _needs_schema_21(node)
+    if found:
+        raise BCError(400, "BadRequest_NotSupported",
+                      f"{found} in $filter is supported only with $schemaversion=2.1.")
 
 
 def _as_datetime(value: Any) -> datetime | None:

@@ -16,10 +16,10 @@ from bcbridge.emulator.bc import _catalog as cat
 from bcbridge.emulator.bc._derive import TAX_PERCENT
 from bcbridge.emulator.bc._generate_master import ref
 from bcbridge.emulator.bc._ids import Salt, guid
+from bcbridge.emulator.bc._series import SERIES
 from bcbridge.emulator.bc._totals import header_totals, line_amounts
 from bcbridge.emulator.bc.data import BaseSet, LinesSet, number_finder
 from bcbridge.emulator.bc.schema import BLANK_DATE, BLANK_GUID, schema
-from bcbridge.emulator.bc.store import SERIES
 
 if TYPE_CHECKING:
     from bcbridge.emulator.bc.data import CompanyData
@@ -87,8 +87,13 @@ class _Docs:
 
 def _sales(cd: CompanyData, d: _Docs, name: str, lines_name: str | None, count: int,
            number: Callable[[int], str], extra: Callable[[int, dict], dict],
-           line_extra: Callable[[int, dict], dict] | None = None) -> None:
-    """A sales header set (and its lines set) built from customer + lines."""
+           line_extra: Callable[[int, dict], dict] | None = None,
+           party_salt: Salt | None = None) -> None:
+    """A sales header set (and its lines set) built from customer + lines.
+
+    ``party_salt``: pick the customer with another set's salt (shipment i has the customer
+    of sales order i).
+    """
     s = cd.salt(name)
     ls = cd.salt(lines_name or name)
     fill = _filler(name)
@@ -105,7 +110,7 @@ def _sales(cd: CompanyData, d: _Docs, name: str, lines_name: str | None, count: 
         return fill_line(ctx)  # type: ignore[misc]
 
     def build(i: int) -> dict:
-        party_index = s.pick(i, 1, parties.count)
+        party_index = (party_salt or s).pick(i, 1, parties.count)
         party = parties.build(party_index)
         if purchase:
             ctx = d.party_fields(party, "buyFrom", "vendorName", ("buyFrom", "payTo", "shipTo"))
@@ -177,9 +182,10 @@ def _documents(cd: CompanyData, d: _Docs) -> None:
     def shipment_extra(i: int, ctx: dict) -> dict:
         # Shipment i ships sales order i: same customer, same lines.
         order = cd.sets["salesOrders"].build(i)
-        return {"customerId": order["customerId"], "customerNumber": order["customerNumber"],
-                "orderNumber": order["number"], "paymentTermsCode": "30 DAYS",
-                "shipmentMethodCode": "EXW"}
+        return {"orderNumber": order["number"], "paymentTermsCode": "30 DAYS",
+                "shipmentMethodCode": "EXW", "postingDate": order["postingDate"],
+                "invoiceDate": order["orderDate"], "dueDate": order["postingDate"],
+                "currencyCode": order["currencyCode"]}
 
     def shipment_line_extra(doc: int, ctx: dict) -> dict:
         return {"documentNo": SERIES["salesShipments"](doc),
@@ -187,7 +193,7 @@ def _documents(cd: CompanyData, d: _Docs) -> None:
 
     shipments = min(cd.volume("salesShipments"), orders)
     _sales(cd, d, "salesShipments", "salesShipmentLines", shipments, SERIES["salesShipments"],
-           shipment_extra, shipment_line_extra)
+           shipment_extra, shipment_line_extra, party_salt=order_salt)
     _fix_shipments(cd)
 
     def purchase_extra(i: int, ctx: dict) -> dict:

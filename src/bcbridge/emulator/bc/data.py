@@ -8,9 +8,11 @@ live in the overlay of :mod:`bcbridge.emulator.bc.store`.
 
 Volumes at ``scale=1`` for each company with demo data: 500 items (a quarter with 1-3
 variants), 100 customers, 50 vendors, 100 sales orders / invoices / shipments with 1-5
-lines each, 50 purchase invoices with lines, 400 G/L entries, plus quotes, credit memos,
-purchase orders, journals, payments, employees and the reference tables. ``scale=K``
-multiplies every volume except the reference tables (items = 500 * K).
+lines each, 50 purchase invoices with lines, 3 G/L entries per sales invoice, plus quotes,
+credit memos, purchase orders, journal lines, payments, employees with time entries and the
+reference tables. ``scale=K`` multiplies every volume except the reference tables
+(items = 500 * K, so ``scale=2000`` is 1,000,000 items). "My Company" has reference tables
+only, like a new BC company.
 
 ``lastModifiedDateTime`` values are spread over the 180 days before the data anchor
 (``EmulatorConfig.data_anchor``, default: midnight UTC of the day the data was built).
@@ -20,9 +22,10 @@ from __future__ import annotations
 
 import math
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from itertools import compress
 
 from bcbridge.emulator.bc import _catalog
 from bcbridge.emulator.bc._ids import Salt, format_ms, guid, guid_index, salt
@@ -32,10 +35,12 @@ __all__ = ["BaseSet", "CompanyData", "EmptySet", "LinesSet", "build_companies", 
 DAY_MS = 86_400_000
 SPREAD_MS = 180 * DAY_MS
 
-# Base volumes at scale 1 (per company with demo data).
+# Base volumes at scale 1 (per company with demo data). Shipment i ships sales order i, so
+# the orders beyond the shipments (a third) are still open to ship: the warehouse custom
+# API and the codeunit GetWhseShipmentList show them.
 VOLUMES = {
-    "items": 500, "customers": 100, "vendors": 50, "salesOrders": 100, "salesInvoices": 100,
-    "salesShipments": 100, "purchaseInvoices": 50, "generalLedgerEntries": 400,
+    "items": 500, "customers": 100, "vendors": 50, "salesOrders": 150, "salesInvoices": 100,
+    "salesShipments": 100, "purchaseInvoices": 50,
     "salesQuotes": 20, "salesCreditMemos": 10, "purchaseOrders": 30, "employees": 20,
     "journalLines": 20, "customerPayments": 20, "timeRegistrationEntries": 40,
 }
@@ -61,7 +66,7 @@ class BaseSet:
         #: Unix ms of a generated record's modification timestamp without building it, so a
         #: ``lastModifiedDateTime`` filter skips non-matching records cheaply.
         self.modified_ms: Callable[[int], int] | None = None
-        self._by_modified: tuple[array[int], array[int]] | None = None
+        self._stamps: array[int] | None = None
 
     @property
     def count(self) -> int:
@@ -75,27 +80,26 @@ class BaseSet:
                          low_inclusive: bool, high_inclusive: bool) -> list[int] | None:
         """Sorted indexes of generated records whose timestamp (Unix ms) is in the range.
 
-        Uses an index of every generated timestamp built on first use (two ``array('q')``,
-        16 bytes per record); returns ``None`` when there is no :attr:`modified_ms` or the
-        range holds most records (a plain scan is then as fast).
+        Uses every generated timestamp, computed once (an ``array('q')``, 8 bytes per
+        record) and compared at C speed; returns ``None`` when there is no
+        :attr:`modified_ms` or the range holds most records (a plain scan is then as fast).
         """
         if self.modified_ms is None:
             return None
-        if self._by_modified is None:
-            stamps = array("q", map(self.modified_ms, range(self.count)))
-            order = array("q", sorted(range(self.count), key=stamps.__getitem__))
-            self._by_modified = (array("q", (stamps[i] for i in order)), order)
-        stamps, order = self._by_modified
-        lo, hi = 0, len(stamps)
+        if self._stamps is None:
+            self._stamps = array("q", map(self.modified_ms, range(self.count)))
+        stamps = self._stamps
+        result: list[int] | None = None
         if low is not None:
-            bound = math.ceil(low) if low_inclusive else math.floor(low) + 1
-            lo = bisect_left(stamps, bound)
+            first = math.ceil(low) if low_inclusive else math.floor(low) + 1
+            result = list(compress(range(len(stamps)), map(first.__le__, stamps)))
         if high is not None:
-            bound = math.floor(high) if high_inclusive else math.ceil(high) - 1
-            hi = bisect_right(stamps, bound)
-        if hi - lo > len(stamps) // 2:
+            last = math.floor(high) if high_inclusive else math.ceil(high) - 1
+            result = [i for i in result if stamps[i] <= last] if result is not None else \
+                list(compress(range(len(stamps)), map(last.__ge__, stamps)))
+        if result is None or len(result) > len(stamps) // 2:
             return None
-        return sorted(order[lo:hi]) if hi > lo else []
+        return result
 
     def key(self, index: int) -> str:
         """The ``id`` of the record at ``index`` (also valid for indexes past ``count``)."""

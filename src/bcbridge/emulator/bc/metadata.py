@@ -69,6 +69,11 @@ def metadata_xml() -> str:
             type_ = f"Collection({NAMESPACE}.{entity})" if nav.many else f"{NAMESPACE}.{entity}"
             contains = ' ContainsTarget="true"' if nav.name in es.children else ""
             lines.append(f'<NavigationProperty Name="{nav.name}" Type="{type_}"{contains} />')
+        listed = {nav.name for nav in es.navigation}
+        for name, (_, target_set) in es.lookups.items():
+            if name not in listed:
+                lines.append(f'<NavigationProperty Name="{name}" '
+                             f'Type="{NAMESPACE}.{sets[target_set].entity}" />')
         lines.append("</EntityType>")
         types.append("\n".join(lines))
     enum_xml = []

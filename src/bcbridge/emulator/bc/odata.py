@@ -24,7 +24,12 @@ from typing import Any
 
 import orjson
 
-from bcbridge.emulator.bc._filter import _coerce, compile_filter, parse_filter
+from bcbridge.emulator.bc._filter import (
+    _coerce,
+    check_schema_version,
+    compile_filter,
+    parse_filter,
+)
 from bcbridge.emulator.errors import BCError
 
 __all__ = [
@@ -109,7 +114,8 @@ def _int(name: str, value: str) -> int:
 
 def parse_options(args: Mapping[str, str], types: Mapping[str, str], *,
                   entity_type: str = "entity", navigations: Iterable[str] = (),
-                  reject_or_across_fields: bool = True) -> QueryOptions:
+                  reject_or_across_fields: bool = True,
+                  require_schema_version: bool = False) -> QueryOptions:
     """Parse ``$filter``, ``$select``, ``$expand``, ``$orderby``, ``$top``, ``$skip``,
     ``$count`` and ``$skiptoken``.
 
@@ -119,6 +125,8 @@ def parse_options(args: Mapping[str, str], types: Mapping[str, str], *,
         entity_type: ``Microsoft.NAV.<entity>`` for error messages.
         navigations: Names ``$expand`` may use.
         reject_or_across_fields: Reject ``or`` across distinct fields (API-FACTS §3).
+        require_schema_version: Reject ``in`` and nested function calls unless ``args`` has
+            ``$schemaversion=2.1`` (API-FACTS §3).
 
     Raises:
         BCError: 400 ``BadRequest_NotFound`` for syntax errors and unknown properties.
@@ -128,6 +136,9 @@ def parse_options(args: Mapping[str, str], types: Mapping[str, str], *,
     if text:
         options.filter_text = text
         node = parse_filter(text)
+        if require_schema_version:
+            version = next((v for k, v in args.items() if k.lower() == "$schemaversion"), None)
+            check_schema_version(node, version)
         options.filter = compile_filter(node, types, entity_type=entity_type,
                                         reject_or_across_fields=reject_or_across_fields)
         options.filter_node = node
@@ -210,7 +221,8 @@ def _sort_key(orderby: list[tuple[str, bool]], types: Mapping[str, str]) -> Call
 
 
 def run_query(source: RowSource, options: QueryOptions, *, page_size: int,
-              types: Mapping[str, str], total: int | None = None) -> Page:
+              types: Mapping[str, str], total: int | None = None,
+              fetch: Callable[[int], dict | None] | None = None) -> Page:
     """Filter, order and page rows.
 
     Args:
@@ -219,11 +231,15 @@ def run_query(source: RowSource, options: QueryOptions, *, page_size: int,
         page_size: Records per page (already limited by ``max_page_size``).
         types: Field types (``$orderby`` compares typed values).
         total: Number of rows when no filter applies (saves a pass for ``$count``).
+        fetch: ``fetch(ordinal)`` re-reads one record; with it, ``$orderby`` keeps only sort
+            keys of the matching rows (not the rows) while ranking a large set.
 
     Returns:
         The page; ``next_token`` is set when more matching records follow.
     """
     token = options.skiptoken
+    if token and (not isinstance(token[2], list) or len(token[2]) != len(options.orderby)):
+        raise BCError(400, "BadRequest_NotFound", "The skip token is not valid.")
     served = int(token[1]) if token else 0
     limit = page_size
     if options.top is not None:
@@ -242,8 +258,8 @@ def run_query(source: RowSource, options: QueryOptions, *, page_size: int,
         def values(record: dict) -> list:
             return [_coerce(record.get(n), types.get(n, "string")) for n in names]
 
-        ranked = sorted(((key(values(r), o), o, r) for o, r in source(0) if matches(r)),
-                        key=lambda t: t[0])
+        ranked = sorted(((key(values(r), o), o, None if fetch else r)
+                         for o, r in source(0) if matches(r)), key=lambda t: t[0])
         position = 0
         if token:
             after = key(_restore(token[2], names, types), int(token[0]))
@@ -252,7 +268,8 @@ def run_query(source: RowSource, options: QueryOptions, *, page_size: int,
         else:
             position = options.skip
         chosen = ranked[position:position + limit]
-        rows = [(o, r) for _, o, r in chosen]
+        rows = [(o, r if r is not None else fetch(o)) for _, o, r in chosen]  # type: ignore[misc]
+        rows = [(o, r) for o, r in rows if r is not None]
         more = position + limit < len(ranked)
     else:
         start = int(token[0]) + 1 if token else 0

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 from werkzeug.wrappers import Response
 
 from bcbridge.emulator.bc import odata
+from bcbridge.emulator.bc._expand import expand, expandable
 from bcbridge.emulator.bc._filter import equality_values, time_bounds
 from bcbridge.emulator.bc.schema import EntitySet, schema
 from bcbridge.emulator.errors import BCError, json_response
@@ -65,6 +66,12 @@ def page_size(bc: BusinessCentral, request: Request, top: int | None) -> tuple[i
                       f"The requested page size {top} exceeds the maximum page size of "
                       f"{config.max_page_size} entities.")
     return limit, applied
+
+
+def require_schema_version(bc: BusinessCentral) -> bool:
+    """Whether ``in``/nested functions in ``$filter`` need ``$schemaversion=2.1`` (setting
+    ``config.extra["require_schemaversion_2_1"]``, default True as DOCS say)."""
+    return bool(bc.emulator.config.extra.get("require_schemaversion_2_1", True))
 
 
 def get_companies(bc: BusinessCentral, request: Request, prefix: str,
@@ -116,30 +123,15 @@ def get(bc: BusinessCentral, request: Request, target: Target, *, count_only: bo
     es = schema()[target.entity_set]
     types = type_map(es)
     options = odata.parse_options(request.args, types, entity_type=f"Microsoft.NAV.{es.entity}",
-                                  navigations=_expandable(es),
-                                  reject_or_across_fields=config.reject_or_across_fields)
+                                  navigations=expandable(es),
+                                  reject_or_across_fields=config.reject_or_across_fields,
+                                  require_schema_version=require_schema_version(bc))
     if target.key is not None:
-        ordinal = store.ordinal(target.company_id, target.entity_set, target.key)
-        record = store.get(target.company_id, target.entity_set, target.key)
-        if ordinal is None or record is None or (target.parent_key is not None and
-                                                 es.parent and str(record.get(es.parent[1]))
-                                                 .lower() != target.parent_key):
-            from bcbridge.emulator.bc.writes import record_not_found
-
-            raise record_not_found(target.entity_set)
-        body = entity_body(bc, target.company_id, target.entity_set, ordinal, record)
-        _expand(bc, request, target.company_id, es, body, options)
-        body = odata.project(body, options.select, ("@odata.etag", *[e.name for e in
-                                                                      options.expand]))
-        etag = body.get("@odata.etag") or store.etag_of(target.company_id, target.entity_set,
-                                                        ordinal, record)
-        envelope = {"@odata.context": _context(bc, request, target, options.select) + "/$entity",
-                    **body}
-        return json_response(envelope, headers={"ETag": str(etag)})
+        return _single(bc, request, target, options)
     parent_key = target.parent_key
+    ids = equality_values(options.filter_node, "id")
     if parent_key is None and es.is_document_lines:
         document_ids = equality_values(options.filter_node, "documentId")
-        ids = equality_values(options.filter_node, "id")
         if document_ids:
             parent_key = document_ids[0].lower()
         elif not ids and config.require_line_document_filter:
@@ -148,7 +140,6 @@ def get(bc: BusinessCentral, request: Request, target: Target, *, count_only: bo
     company_id, name = target.company_id, target.entity_set
 
     candidates = _generated_candidates(bc, target, es, options)
-    ids = equality_values(options.filter_node, "id")
 
     def source(start: int) -> Iterator[tuple[int, dict]]:
         if ids and parent_key is None:  # a key lookup, not a scan
@@ -170,6 +161,28 @@ def get(bc: BusinessCentral, request: Request, target: Target, *, count_only: bo
         return _collection(bc, request, target, options, source, limit, total, applied)
 
 
+def _single(bc: BusinessCentral, request: Request, target: Target,
+            options: odata.QueryOptions) -> Response:
+    """GET one entity: ``$entity`` context, ``@odata.etag`` and an ``ETag`` header."""
+    store, es = bc.store, schema()[target.entity_set]
+    key = str(target.key)
+    ordinal = store.ordinal(target.company_id, target.entity_set, key)
+    record = store.get(target.company_id, target.entity_set, key)
+    other_parent = target.parent_key is not None and es.parent is not None and \
+        record is not None and str(record.get(es.parent[1])).lower() != target.parent_key
+    if ordinal is None or record is None or other_parent:
+        from bcbridge.emulator.bc.writes import record_not_found
+
+        raise record_not_found(target.entity_set)
+    body = entity_body(bc, target.company_id, target.entity_set, ordinal, record)
+    etag = body["@odata.etag"]
+    expand(bc, target.company_id, es, body, options)
+    body = odata.project(body, options.select, ("@odata.etag", *[e.name for e in options.expand]))
+    envelope = {"@odata.context": _context(bc, request, target, options.select) + "/$entity",
+                **body}
+    return json_response(envelope, headers={"ETag": etag})
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     # A 20,000-record page allocates ~500,000 acyclic objects; the cyclic collector would
@@ -189,7 +202,8 @@ def _collection(bc: BusinessCentral, request: Request, target: Target,
     store = bc.store
     es = schema()[target.entity_set]
     company_id, name = target.company_id, target.entity_set
-    page = odata.run_query(source, options, page_size=limit, types=type_map(es), total=total)
+    page = odata.run_query(source, options, page_size=limit, types=type_map(es), total=total,
+                           fetch=lambda ordinal: store.record_at(company_id, name, ordinal))
     body: dict = {"@odata.context": _context(bc, request, target, options.select)}
     if page.count is not None:
         body["@odata.count"] = page.count
@@ -199,7 +213,7 @@ def _collection(bc: BusinessCentral, request: Request, target: Target,
     for ordinal, record in page.rows:
         entity = {"@odata.etag": etag(ordinal, record), **record}
         if options.expand:
-            _expand(bc, request, company_id, es, entity, options)
+            expand(bc, company_id, es, entity, options)
         values.append(odata.project(entity, options.select, keep))
     body["value"] = values
     if page.next_token:
@@ -234,48 +248,3 @@ def _next_link(bc: BusinessCentral, request: Request, token: str) -> str:
     args.append(("$skiptoken", token))
     query = urlencode(args, safe="$,()'=:", quote_via=quote)
     return f"{base_url(bc, request)}{request.path}?{query}"
-
-
-def _expandable(es: EntitySet) -> list[str]:
-    names = list(es.children)
-    for nav in es.navigation:
-        if not nav.many and nav.target in schema() and f"{nav.name}Id" in es.by_name:
-            names.append(nav.name)
-    return names
-
-
-def _expand(bc: BusinessCentral, request: Request, company_id: str, es: EntitySet,
-            entity: dict, options: odata.QueryOptions) -> None:
-    """Add ``$expand`` navigations to ``entity`` (containment lists, or one related entity)."""
-    config = bc.emulator.config
-    for item in options.expand:
-        if item.name in es.children:
-            child = schema()[es.children[item.name]]
-            types = type_map(child)
-            nested = odata.parse_options(item.options, types,
-                                         entity_type=f"Microsoft.NAV.{child.entity}",
-                                         navigations=_expandable(child),
-                                         reject_or_across_fields=config.reject_or_across_fields)
-            rows = bc.store.iter(company_id, child.name, parent_key=entity["id"])
-            values = []
-            for ordinal, record in rows:
-                if nested.filter and not nested.filter(record):
-                    continue
-                body = entity_body(bc, company_id, child.name, ordinal, record)
-                if nested.expand:
-                    _expand(bc, request, company_id, child, body, nested)
-                values.append(odata.project(body, nested.select,
-                                            ("@odata.etag", *[e.name for e in nested.expand])))
-            entity[item.name] = values
-        else:
-            nav = next(n for n in es.navigation if n.name == item.name)
-            related = bc.store.get(company_id, nav.target, str(entity.get(f"{nav.name}Id", "")))
-            if related is None:
-                entity[item.name] = None
-                continue
-            target = schema()[nav.target]
-            nested = odata.parse_options(item.options, type_map(target),
-                                         entity_type=f"Microsoft.NAV.{target.entity}")
-            related_ordinal = bc.store.ordinal(company_id, nav.target, related["id"])
-            body = entity_body(bc, company_id, nav.target, int(related_ordinal or 0), related)
-            entity[item.name] = odata.project(body, nested.select, ("@odata.etag",))

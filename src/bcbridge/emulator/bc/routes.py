@@ -217,6 +217,11 @@ def _entity_path(bc: BusinessCentral, request: Request, prefix: str, company_id:
             raise not_found(segment)
     target = Target(company_id, entity_set, key, parent_key, context, prefix)
     method = request.method.upper()
+    if method != "GET" and request.headers.get("Data-Access-Intent", "").lower() == "readonly":
+        # DOCS devenv-connect-apps-tips.md: ReadOnly routes to a read replica, so writes
+        # fail (API-FACTS §3); the exact code and message are UNVERIFIED.
+        raise BCError(400, "BadRequest", f"'{method}' requests are not allowed with the "
+                      "'Data-Access-Intent: ReadOnly' header.")
     if action is not None:
         if method != "POST":
             raise _method_not_allowed(method, entity_set)

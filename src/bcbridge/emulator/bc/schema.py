@@ -71,6 +71,10 @@ _CHILD_FK = {
     "timeRegistrationEntries": "employeeId",
 }
 
+# Foreign-key stems whose navigation property has another name (``paymentTermsId`` ->
+# ``paymentTerm``); other stems name their navigation (``customerId`` -> ``customer``).
+_FK_NAVIGATION = {"paymentTerms": "paymentTerm"}
+
 # Top-level reads of these sets need an id or a documentId filter (API-FACTS §2.1).
 DOCUMENT_LINE_SETS = frozenset(
     {"salesOrderLines", "salesInvoiceLines", "purchaseInvoiceLines", "salesShipmentLines"}
@@ -144,7 +148,7 @@ class Navigation:
     many: bool
 
 
-@dataclass(frozen=True)
+@dataclass
 class EntitySet:
     """One API v2.0 entity set.
 
@@ -155,6 +159,10 @@ class EntitySet:
         navigation: Every navigation property of entities.json, served or not.
         parent: ``(parent set, foreign-key field)`` for contained sets, else ``None``.
         children: Containment navigations to served sets: ``{nav name: child set}``.
+        lookups: Single-entity navigations through a foreign key:
+            ``{nav name: (id field, target set)}``, e.g. ``customer: (customerId, customers)``
+            on documents, ``item``/``account``/``location`` on lines (API-FACTS §3 lists
+            them as expandable; entities.json only names some).
         modified_field: The timestamp field (``lastModifiedDateTime``; ``lastModfiedDateTime``
             on timeRegistrationEntries, ``systemModifiedAt`` on companies).
     """
@@ -166,12 +174,17 @@ class EntitySet:
     navigation: tuple[Navigation, ...]
     parent: tuple[str, str] | None = None
     children: dict[str, str] = field(default_factory=dict)
+    lookups: dict[str, tuple[str, str]] = field(default_factory=dict)
     by_name: dict[str, Field] = field(default_factory=dict)
     modified_field: str | None = None
 
     @property
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
+
+    @property
+    def parent_fk(self) -> str | None:
+        return _CHILD_FK.get(self.name)
 
     @property
     def is_document_lines(self) -> bool:
@@ -213,13 +226,25 @@ def schema() -> dict[str, EntitySet]:
                                      "systemModifiedAt") if m in names), None)
         sets[name] = EntitySet(name, spec["entity"], tuple(fields), spec["key"], nav,
                                by_name={f.name: f for f in fields}, modified_field=modified)
+    by_entity = {es.entity: es.name for es in sets.values()}
+    for es in sets.values():
+        for f in es.fields:
+            if f.type != "GUID" or not f.name.endswith("Id") or f.name == es.parent_fk:
+                continue
+            stem = f.name[:-2]
+            nav = _FK_NAVIGATION.get(stem, stem)
+            target = by_entity.get(nav)
+            if target is not None and target != es.name:
+                es.lookups[nav] = (f.name, target)
+        for n in es.navigation:
+            if not n.many and n.target in sets and f"{n.name}Id" in es.by_name:
+                es.lookups[n.name] = (f"{n.name}Id", n.target)
     for child, fk in _CHILD_FK.items():
-        object.__setattr__(sets[child], "parent", None)
         for parent in sets.values():
             for n in parent.navigation:
                 if n.many and n.target == child:
                     parent.children[n.name] = child
-                    object.__setattr__(sets[child], "parent", (parent.name, fk))
+                    sets[child].parent = (parent.name, fk)
     return sets
 
 

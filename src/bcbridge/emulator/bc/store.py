@@ -16,8 +16,13 @@ Public API (used by the BC handlers, the control API, and ``batch``/``actions``/
   records in default order from ordinal ``start``; ``parent_key`` restricts a contained set
   (lines, variants, ...) to one parent. Records are fresh dicts the caller may modify.
 * ``count(company_id, entity_set, parent_key=None) -> int``.
+* ``find(company_id, entity_set, field, value) -> dict | None``: lookup by number/code.
+* ``ordinal(company_id, entity_set, key) -> int | None``, ``record_at(company_id,
+  entity_set, ordinal) -> dict | None``, ``etag_of(company_id, entity_set, ordinal, record)``
+  and ``etagger(company_id, entity_set)`` (an ``etag(ordinal, record)`` function for pages).
 * ``insert(company_id, entity_set, record) -> dict``: store a complete record (``id`` is
-  assigned when blank or missing); stamps ``lastModifiedDateTime``.
+  assigned when blank or missing; a given ``id`` is kept, :class:`ValueError` if taken);
+  stamps ``lastModifiedDateTime``.
 * ``update(company_id, entity_set, key, changes) -> dict``: merge ``changes`` into the
   record; stamps ``lastModifiedDateTime`` and bumps the ETag.
 * ``remove(company_id, entity_set, key) -> None``: delete (a header also loses its lines).
@@ -37,12 +42,16 @@ Raises :class:`KeyError` for an unknown company, entity set or key.
 from __future__ import annotations
 
 import copy
+import heapq
 import threading
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from bcbridge.emulator.bc import _totals
 from bcbridge.emulator.bc._ids import format_datetime
+from bcbridge.emulator.bc._series import SERIES, first_number, format_number
 from bcbridge.emulator.bc.data import BaseSet, CompanyData
 from bcbridge.emulator.bc.etag import make_etag
 from bcbridge.emulator.bc.schema import BLANK_GUID, schema
@@ -54,32 +63,18 @@ __all__ = ["SERIES", "ChangeListener", "Store"]
 
 ChangeListener = Callable[[str, str, str, str, "dict | None"], None]
 
-#: Number series: name -> (format, first number offset is the generated count of the set).
-SERIES: dict[str, Callable[[int], str]] = {
-    "items": lambda n: f"1{n:06d}",
-    "customers": lambda n: f"C{n + 1:06d}",
-    "vendors": lambda n: f"V{n + 1:06d}",
-    "employees": lambda n: f"E{n + 1:04d}",
-    "salesOrders": lambda n: f"S-ORD{101001 + n}",
-    "salesInvoices": lambda n: f"S-INV{100001 + n}",
-    "postedSalesInvoices": lambda n: f"PS-INV{103001 + n}",
-    "salesShipments": lambda n: f"S-SHPT{102001 + n}",
-    "purchaseInvoices": lambda n: f"P-INV{107001 + n}",
-    "postedPurchaseInvoices": lambda n: f"PP-INV{108001 + n}",
-    "salesQuotes": lambda n: f"S-QUO{1001 + n}",
-    "salesCreditMemos": lambda n: f"S-CR{104001 + n}",
-    "purchaseOrders": lambda n: f"P-ORD{106001 + n}",
-    "generalLedgerEntries": lambda n: str(n + 1),
-}
-# Series whose generated records use the *posted* series (posted documents in the demo).
-_BASE_SERIES = {"postedSalesInvoices": "salesInvoices",
-                "postedPurchaseInvoices": "purchaseInvoices"}
+def _unique(ordinals: Iterable[int]) -> Iterator[int]:
+    last = -1
+    for ordinal in ordinals:
+        if ordinal != last:
+            yield ordinal
+            last = ordinal
 
 
 class _SetState:
     """Overlay of one entity set of one company."""
 
-    __slots__ = ("base", "deleted", "inserted", "over", "versions")
+    __slots__ = ("base", "by_parent", "deleted", "inserted", "keys", "over", "versions")
 
     def __init__(self, base: BaseSet) -> None:
         self.base = base
@@ -87,6 +82,17 @@ class _SetState:
         self.deleted: set[int] = set()
         self.versions: dict[int, int] = {}
         self.inserted: list[int] = []  # ordinals of inserted records, in order
+        # parent id -> ordinals of records that joined that parent by insert or update, so
+        # listing a document's lines does not scan every inserted line.
+        self.by_parent: dict[str, list[int]] = {}
+        # ids given by the caller on insert (not derived from the ordinal) -> ordinal
+        self.keys: dict[str, int] = {}
+
+    def joined(self, fk: str | None, ordinal: int, record: dict) -> None:
+        if fk is not None:
+            members = self.by_parent.setdefault(str(record.get(fk, "")).lower(), [])
+            if ordinal not in members:
+                members.append(ordinal)
 
 
 class Store:
@@ -125,16 +131,28 @@ class Store:
     def ordinal(self, company_id: str, entity_set: str, key: str) -> int | None:
         """Ordinal of the live record ``key``, else ``None``."""
         state = self.state(company_id, entity_set)
-        index = state.base.index(key) if isinstance(key, str) else None
+        if not isinstance(key, str):
+            return None
+        index = state.keys.get(key.lower())
+        if index is None:
+            index = state.base.index(key)
         if index is None or index in state.deleted:
             return None
-        if index < state.base.count or index in state.over:
-            return index
-        return None
+        if index in state.over:
+            return index if str(state.over[index].get("id", "")).lower() == key.lower() \
+                else None
+        return index if index < state.base.count else None
 
     def _record(self, state: _SetState, ordinal: int) -> dict:
         record = state.over.get(ordinal)
         return dict(record) if record is not None else state.base.build(ordinal)
+
+    def record_at(self, company_id: str, entity_set: str, ordinal: int) -> dict | None:
+        """The live record with ``ordinal``, else ``None``."""
+        state = self.state(company_id, entity_set)
+        if ordinal in state.deleted or not (ordinal < state.base.count or ordinal in state.over):
+            return None
+        return self._record(state, ordinal)
 
     def get(self, company_id: str, entity_set: str, key: str) -> dict | None:
         ordinal = self.ordinal(company_id, entity_set, key)
@@ -179,9 +197,10 @@ class Store:
             yield from self._iter_children(company_id, state, parent_key, start)
             return
         if generated is not None:
-            visit: Iterable[int] = sorted(
-                {o for o in generated if o >= start}
-                | {o for o in over if start <= o < base.count})
+            # Changed generated records may match although their original timestamp did not.
+            changed = sorted(o for o in list(over) if start <= o < base.count)
+            tail = islice(generated, bisect_left(generated, start), None)
+            visit: Iterable[int] = _unique(heapq.merge(tail, changed))
         else:
             visit = range(start, base.count)
         for ordinal in visit:
@@ -200,13 +219,17 @@ class Store:
         parent_ordinal = self.ordinal(company_id, parent_set, parent_key)
         if parent_ordinal is None:
             return
+        seen = set()
         for ordinal in state.base.children_of(parent_ordinal):
             if ordinal >= start and ordinal not in state.deleted:
-                yield ordinal, self._record(state, ordinal)
-        for ordinal in list(state.inserted):
-            record = state.over[ordinal]
-            if ordinal >= start and ordinal not in state.deleted and \
-                    str(record.get(fk, "")).lower() == parent_key:
+                record = self._record(state, ordinal)
+                if str(record.get(fk, "")).lower() == parent_key:
+                    seen.add(ordinal)
+                    yield ordinal, record
+        for ordinal in sorted(state.by_parent.get(parent_key, ())):
+            record = state.over.get(ordinal)
+            if record is not None and ordinal >= start and ordinal not in seen and \
+                    ordinal not in state.deleted and str(record.get(fk, "")).lower() == parent_key:
                 yield ordinal, dict(record)
 
     def find(self, company_id: str, entity_set: str, field: str, value: str) -> dict | None:
@@ -214,7 +237,7 @@ class Store:
         uppercases Code fields), e.g. ``find(cid, "customers", "number", "C000010")``."""
         state = self.state(company_id, entity_set)
         wanted = str(value).upper()
-        for ordinal, record in state.over.items():
+        for ordinal, record in list(state.over.items()):  # list(): writers run in threads
             if ordinal not in state.deleted and str(record.get(field, "")).upper() == wanted:
                 return dict(record)
         finder = getattr(state.base, "finders", {}).get(field)
@@ -234,8 +257,9 @@ class Store:
     def count(self, company_id: str, entity_set: str, parent_key: str | None = None) -> int:
         state = self.state(company_id, entity_set)
         if parent_key is None:
-            inserted_live = sum(1 for o in state.inserted if o not in state.deleted)
-            deleted_base = sum(1 for o in state.deleted if o < state.base.count)
+            deleted = set(state.deleted)
+            inserted_live = sum(1 for o in list(state.inserted) if o not in deleted)
+            deleted_base = sum(1 for o in deleted if o < state.base.count)
             return state.base.count - deleted_base + inserted_live
         return sum(1 for _ in self.iter(company_id, entity_set, parent_key=parent_key))
 
@@ -264,10 +288,17 @@ class Store:
             record = dict(record)
             if not record.get("id") or record["id"] == BLANK_GUID:
                 record["id"] = state.base.key(ordinal)
+            else:
+                record["id"] = str(record["id"]).lower()
+                if self.ordinal(company_id, entity_set, record["id"]) is not None:
+                    raise ValueError(f"{entity_set}({record['id']}) already exists")
+                if record["id"] != state.base.key(ordinal):
+                    state.keys[record["id"]] = ordinal
             self._stamp(entity_set, record)
             state.over[ordinal] = record
             state.inserted.append(ordinal)
             state.versions[ordinal] = 1
+            state.joined(schema()[entity_set].parent_fk, ordinal, record)
             self._after_change(company_id, entity_set, record, "created")
             return dict(record)
 
@@ -282,6 +313,9 @@ class Store:
             self._stamp(entity_set, record)
             state.over[ordinal] = record
             state.versions[ordinal] = state.versions.get(ordinal, 0) + 1
+            fk = schema()[entity_set].parent_fk
+            if fk is not None and fk in changes:
+                state.joined(fk, ordinal, record)
             self._after_change(company_id, entity_set, record, "updated")
             return dict(record)
 
@@ -325,22 +359,17 @@ class Store:
         with self.lock:
             key = (company_id.lower(), series)
             if key not in self._counters:
-                base_set = _BASE_SERIES.get(series, series)
-                sets = self.company(company_id).sets
-                generated = sets[base_set].count if base_set in sets else 0
-                posted_base = series in _BASE_SERIES or base_set not in (
-                    "salesInvoices", "purchaseInvoices")
-                self._counters[key] = generated if posted_base else 0
+                self._counters[key] = first_number(series, self.company(company_id).sets)
             n = self._counters[key]
             self._counters[key] = n + 1
-            fmt = SERIES.get(series)
-            return fmt(n) if fmt else f"{series.upper()[:10]}{n + 1:06d}"
+            return format_number(series, n)
 
     # -- transactions ----------------------------------------------------------------------
     def snapshot(self) -> object:
         with self.lock:
-            return copy.deepcopy(({k: (s.over, s.deleted, s.versions, s.inserted)
-                                   for k, s in self._states.items()}, self._counters))
+            return copy.deepcopy(({k: (s.over, s.deleted, s.versions, s.inserted, s.by_parent,
+                                       s.keys) for k, s in self._states.items()},
+                                  self._counters))
 
     def restore(self, snapshot: object) -> None:
         with self.lock:
@@ -348,7 +377,7 @@ class Store:
                 copy.deepcopy(snapshot)  # type: ignore[assignment]
             states, counters = saved
             for key, state in self._states.items():
-                over, deleted, versions, inserted = states.get(key, ({}, set(), {}, []))
-                state.over, state.deleted, state.versions, state.inserted = (
-                    over, deleted, versions, inserted)
+                saved_state = states.get(key, ({}, set(), {}, [], {}, {}))
+                (state.over, state.deleted, state.versions, state.inserted,
+                 state.by_parent, state.keys) = saved_state
             self._counters = counters

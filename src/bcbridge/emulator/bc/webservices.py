@@ -117,12 +117,12 @@ def handle(bc: Any, request: Request, rest_path: str) -> Response:
     if not match:
         raise _not_found(segments[0])
     name, raw_key = match[1], match[2]
-    call = _Call(bc, request, base, company, in_path)
     if name in CODEUNITS and raw_key is None and len(segments) == 1:
-        return _codeunit(call, name)
+        return _codeunit(_Call(bc, request, base, company, in_path), name)
     page = PAGES.get(name)
     if page is None:
         raise _not_found(name)
+    call = _Call(bc, request, base, company, in_path)
     count = False
     if len(segments) == 2 and segments[1] == "$count" and raw_key is None:
         count = True

@@ -138,6 +138,7 @@ def _new_record(bc: BusinessCentral, company_id: str, es: EntitySet, values: dic
             not record.get("vendorNumber"):
         raise BCError(400, "Application_DialogException",
                       "A vendorNumber or a vendorID must be provided.")
+    derive(store, company_id, es, record, values)
     if es.parent is not None:
         parent_set, fk = es.parent
         if store.ordinal(company_id, parent_set, str(record.get(fk, ""))) is None:
@@ -155,7 +156,6 @@ def _new_record(bc: BusinessCentral, company_id: str, es: EntitySet, values: dic
         record["number"] = store.next_number(company_id, es.name)
     if es.name == "generalLedgerEntries" and not record.get("entryNumber"):
         record["entryNumber"] = int(store.next_number(company_id, es.name))
-    derive(store, company_id, es, record, values)
     if "dueDate" in record and record["dueDate"] == BLANK_DATE and "postingDate" in record:
         record["dueDate"] = (date.fromisoformat(record["postingDate"])).isoformat()
     return record

@@ -46,9 +46,8 @@ class Command(BaseCommand):
         differing = [run for run in report.runs if run.status == SyncRun.Status.SUCCEEDED and run.differences]
         if differing:
             for run in differing:
-                console.print(
-                    f"{run.entity_set} [{run.company.name}]: {run.missing} missing, {run.extra} extra, {run.stale} stale"
-                    + ("" if options["check"] else " (repaired)")
-                )
+                counts = f"{run.missing} missing, {run.extra} extra, {run.stale} stale"
+                fixed = "" if options["check"] else " (repaired)"
+                console.print(f"{run.entity_set} ({run.company.name}): {counts}{fixed}", markup=False)
             sys.exit(1)
         console.print("the mirror equals BC")
