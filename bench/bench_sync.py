@@ -152,7 +152,8 @@ def child(url: str, page_size: int, rounds: int) -> dict[str, Any]:
                 sync_rates.append(total / (time.perf_counter() - started))
                 if run.status != SyncRun.Status.SUCCEEDED or run.fetched != total or run.created != total:
                     raise SystemExit(f"{entity_set}: sync {run.status} {run.error}, {run.created} of {total}")
-                rss = ((watch.peak_at_quarter or watch.peak) - watch.base, watch.peak - watch.base)
+                # the first round shows the growth (later rounds reuse memory already taken)
+                rss = max(rss, ((watch.peak_at_quarter or watch.peak) - watch.base, watch.peak - watch.base))
             results[entity_set] = {
                 "headers": headers,
                 "children": lines,

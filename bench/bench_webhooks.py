@@ -1,7 +1,7 @@
 """Benchmark webhooks: latency from notification received to mirror committed.
 
 Everything runs on loopback sockets, as in production: the emulator (BC, in its own process)
-on one port, this Django site's receiver (``/bcbridge/webhooks/<token>/``, werkzeug's threaded WSGI server)
+on one port, this Django site's receiver (``/bcbridge/webhooks/<token>/``, served by waitress)
 on another, and a :class:`~bcbridge.sync.notifications.DeliveryWorker` thread processing
 the queue (reading each changed record from BC, upserting it, committing). Customers are
 changed in the emulator at a fixed rate (its control API), each change another record;
@@ -67,16 +67,14 @@ def _setup_django() -> None:
 
 
 def _serve_receiver() -> tuple[str, Any]:
+    """This site on a loopback port, served by waitress (a fixed pool of 4 threads, so each
+    keeps its database connection, as gunicorn workers would)."""
     from django.core.wsgi import get_wsgi_application
-    from werkzeug.serving import WSGIRequestHandler, make_server
+    from waitress.server import create_server
 
-    class Quiet(WSGIRequestHandler):
-        def log_request(self, *args: Any) -> None:
-            pass
-
-    server = make_server("127.0.0.1", 0, get_wsgi_application(), threaded=True, request_handler=Quiet)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}", server
+    server = create_server(get_wsgi_application(), host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    return f"http://127.0.0.1:{server.effective_port}", server
 
 
 def _serve_emulator(conn: Any, scale: float) -> None:
@@ -166,6 +164,27 @@ def _phase(control: httpx.Client, cid: str, keys: list[str], rate: float, second
     return {"sent": total, "posts": posts, "latencies": latencies, "changed": changed}
 
 
+def _answer_times(receiver_url: str, n: int = 200) -> list[float]:
+    """Seconds the receiver takes to answer BC: the newest genuine delivery posted again ``n``
+    times (a repeat: stored, validated, queued, and later skipped by the worker)."""
+    from bcbridge.models import WebhookDelivery, WebhookReceiver
+
+    delivery = WebhookDelivery.objects.filter(status="processed").order_by("-pk").first()
+    receiver = WebhookReceiver.objects.first()
+    if delivery is None or receiver is None:
+        return []
+    url = f"{receiver_url}/bcbridge/webhooks/{receiver.token}/"
+    times = []
+    with httpx.Client(timeout=10) as http:
+        for _ in range(n):
+            started = time.perf_counter()
+            answer = http.post(url, content=delivery.body, headers={"Content-Type": "application/json"})
+            times.append(time.perf_counter() - started)
+            if answer.status_code != 202:
+                raise SystemExit(f"the receiver answered {answer.status_code}")
+    return times
+
+
 def _check(cid: str, changed: dict[str, str]) -> int:
     from bcbridge.models import Customer
 
@@ -230,9 +249,13 @@ def main() -> int:
                 target = p99 < 1.0
                 print(f"target p99 < 1 s at {rate:g}/s: {'met' if target else 'NOT met'}")
             ok &= wrong == 0 and len(lat) == result["sent"]
+        answers = _answer_times(receiver_url)
+        print(f"receiver answer time (store raw, validate clientState, queue), {len(answers)} POSTs: "
+              f"p50 {_percentile(answers, .5) * 1000:.1f} ms, p99 {_percentile(answers, .99) * 1000:.1f} ms "
+              f"(target: within 100 ms)")
     finally:
         worker.stop()
-        receiver.shutdown()
+        receiver.close()
         control.close()
         stop_emulator()
     return 0 if ok else 1

@@ -108,3 +108,18 @@ def test_reconcile_command_exit_status(connection, company, bc_emulator, capsys)
         call_command("reconcile", "items")
     call_command("reconcile", "items")
     assert not Item.objects.filter(bc_id=uuid.UUID(key)).exists()
+
+
+def test_reconcile_a_web_service_lists_it_again_to_repair(bc, company, bc_emulator):
+    from bcbridge.models import MirrorRecord
+
+    assert sync_entity_set(bc, company, "CustomerCard", api="ODataV4").status == SyncRun.Status.SUCCEEDED
+    rows = MirrorRecord.objects.filter(company=company, api="ODataV4", entity_set="CustomerCard")
+    gone = rows.first()
+    MirrorRecord.all_objects.filter(pk=gone.pk).update(etag='W/"old"')
+    lost = rows.exclude(pk=gone.pk).first()
+    MirrorRecord.all_objects.filter(pk=lost.pk).delete()
+    run = reconcile_entity_set(bc, company, "CustomerCard", api="ODataV4")
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert (run.missing, run.extra, run.stale) == (1, 0, 1)
+    assert reconcile_entity_set(bc, company, "CustomerCard", api="ODataV4").differences == 0

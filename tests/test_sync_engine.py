@@ -18,6 +18,7 @@ from bcbridge.models import (
     SyncRun,
     SyncState,
 )
+from bcbridge.odata import iter_pages
 from bcbridge.signals import record_created, record_deleted, record_updated
 from bcbridge.sync import _upsert, engine
 from bcbridge.sync.companies import load_companies
@@ -225,3 +226,18 @@ def test_sync_says_so_when_no_company_is_selected(connection, bc_emulator):
     report = sync(connection)
     assert report.runs == []
     assert "none selected" in report.notes[0]
+
+
+def test_web_service_mirrors_generically_by_its_metadata_key(bc, company, bc_emulator):
+    run = sync_entity_set(bc, company, "SalesOrders", api="ODataV4")
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    rows = MirrorRecord.objects.filter(company=company, api="ODataV4", entity_set="SalesOrders")
+    with BC(company.connection) as facade:
+        url = facade.urls.web_service(company.name, "SalesOrders")
+        records = [r for page in iter_pages(facade.client, url) for r in page["value"]]
+    # the page's key is (Document_Type, No): stored as "Order,<No>"
+    assert {r.key for r in rows} == {f"{r['Document_Type']},{r['No']}" for r in records}
+    assert run.kind == SyncRun.Kind.FULL and run.created == len(records) > 0
+    again = sync_entity_set(bc, company, "SalesOrders", api="ODataV4")
+    assert again.created == 0 and again.updated == 0 and again.unchanged == len(records)
+    assert sync_entity_set(bc, company, "NoSuchPage", api="ODataV4").status == SyncRun.Status.FAILED

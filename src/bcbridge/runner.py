@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.db import IntegrityError, close_old_connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -128,6 +129,7 @@ class Runner:
                 signal.signal(signum, lambda *_: self.stop())
         logger.info("runner %s started with jobs %s", self.worker, ", ".join(j.name for j in self.selected()))
         while not self.stopping.is_set():
+            close_old_connections()  # a long-lived loop must not keep a broken connection
             self.run_once()
             self.stopping.wait(self.tick)
         logger.info("runner %s stopped", self.worker)
@@ -137,7 +139,12 @@ class Runner:
 
     def _claim(self, job: Job) -> bool:
         now = timezone.now()
-        row, _ = RunnerJob.objects.get_or_create(name=job.name, defaults={"interval": job.interval, "next_run_at": now})
+        try:
+            row, _ = RunnerJob.objects.get_or_create(
+                name=job.name, defaults={"interval": job.interval, "next_run_at": now}
+            )
+        except IntegrityError:  # another runner created it at the same moment
+            row = RunnerJob.objects.get(name=job.name)
         if row.interval != job.interval:
             RunnerJob.objects.filter(pk=row.pk).update(interval=job.interval)
         lease = now + timedelta(seconds=max(job.interval, 600.0))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from django.urls import path
 
+from bcbridge.views.dashboard import dashboard
 from bcbridge.views.oauth import oauth_callback
 from bcbridge.views.webhooks import receive
 
 app_name = "bcbridge"
 
 urlpatterns = [
+    path("dashboard/", dashboard, name="dashboard"),
     path("oauth/callback/", oauth_callback, name="oauth-callback"),
     path("webhooks/<str:token>/", receive, name="webhook"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bcbridge.admin import dashboard as dashboard  # the dashboard link on the admin index
 from bcbridge.admin.connection import CompanyAdmin, ConnectionAdmin
 from bcbridge.admin.endpoint import ApiEndpointAdmin, RequestLogAdmin
 from bcbridge.admin.mirror import MirrorAdmin, MirrorRecordAdmin

@@ -56,19 +56,19 @@ class _ReadOnly:
 class MirrorAdmin(_ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg]
     """Base of the typed mirrors' pages: all rows (soft-deleted too), raw payload last."""
 
-    list_filter: Any = ("company", "deleted")
+    list_filter = ("company", "deleted")
     date_hierarchy = "last_modified_date_time"
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over a large mirror on every page is slow
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
-        return self.model.all_objects.select_related("company")  # type: ignore[attr-defined, no-any-return]
+        return self.model.all_objects.select_related("company")  # type: ignore[no-any-return]
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         names = [f.name for f in self.model._meta.concrete_fields if f.name not in {"id", "raw"}]
         return [*names, "raw_payload"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.get_fields(request, obj)
 
     @admin.display(description="raw payload (as BC sent it)")
@@ -80,11 +80,11 @@ class _LinesInline(_ReadOnly, admin.TabularInline):  # type: ignore[type-arg]
     extra = 0
     fk_name = "parent"
     show_change_link = True
-    fields: Any = ("sequence", "line_type", "line_object_number", "description", "quantity", "unit_price", "deleted")
+    fields = ("sequence", "line_type", "line_object_number", "description", "quantity", "unit_price", "deleted")
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> models.QuerySet[Any]:
-        return self.model.all_objects.all()  # type: ignore[attr-defined, no-any-return]
+        return self.model.all_objects.all()  # type: ignore[no-any-return]
 
 
 def _inline(line_model: type[models.Model], columns: tuple[str, ...] | None = None) -> type[admin.TabularInline]:  # type: ignore[type-arg]
@@ -221,5 +221,5 @@ class MirrorRecordAdmin(MirrorAdmin):
     """Every generically mirrored entity set, custom API and web service."""
 
     list_display = ("entity_set", "key", "company", "api", "etag", "last_modified_date_time", "deleted")
-    list_filter = ("entity_set", "api", "company", "deleted")
+    list_filter = ("entity_set", "api", "company", "deleted")  # type: ignore[assignment]
     search_fields = ("key", "entity_set")

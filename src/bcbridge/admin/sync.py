@@ -6,6 +6,7 @@ request (a page of BC at a time); for large first loads prefer the command or th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import admin, messages
@@ -35,7 +36,7 @@ def _report(modeladmin: admin.ModelAdmin, request: HttpRequest, runs: list[SyncR
         modeladmin.message_user(request, text, level)
 
 
-def _run(targets: list[tuple[Company, SyncConfig | None, str, str]], *, reconcile: bool = False) -> list[SyncRun]:
+def _run(targets: Sequence[tuple[Company, SyncConfig | None, str, str]], *, reconcile: bool = False) -> list[SyncRun]:
     """Sync or reconcile ``(company, config or None, entity_set, api)`` targets."""
     runs: list[SyncRun] = []
     by_connection: dict[int, list[tuple[Company, SyncConfig | None, str, str]]] = {}

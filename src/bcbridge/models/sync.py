@@ -28,9 +28,10 @@ class SyncConfig(models.Model):
 
     A row with ``company`` empty applies to every selected company of the connection; a row
     for a specific company overrides it. ``api`` is blank for API v2.0 sets,
-    ``publisher/group/version`` for a custom API. ``children`` lists the contained sets
-    brought with ``$expand`` (API-FACTS §3), e.g. ``salesInvoiceLines``; ``filter`` is an
-    extra ``$filter`` and-ed to the sync's own.
+    ``publisher/group/version`` for a custom API and ``ODataV4`` for a web service (a page
+    or query published in BC, keyed by its ``$metadata`` key and fully listed each time).
+    ``children`` lists the contained sets brought with ``$expand`` (API-FACTS §3), e.g.
+    ``salesInvoiceLines``; ``filter`` is an extra ``$filter`` and-ed to the sync's own.
     """
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="sync_configs")
@@ -47,7 +48,7 @@ class SyncConfig(models.Model):
         "API route",
         max_length=200,
         blank=True,
-        help_text="Blank for API v2.0; publisher/group/version for a custom API.",
+        help_text="Blank for API v2.0; publisher/group/version for a custom API; ODataV4 for a web service.",
     )
     enabled = models.BooleanField(default=True)
     mode = models.CharField(max_length=16, choices=SyncMode.choices, default=SyncMode.POLL)

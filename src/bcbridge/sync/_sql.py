@@ -73,7 +73,7 @@ def _adapter(field: models.Field, vendor: str, alias: str) -> Callable[[Any], An
             return None  # psycopg adapts aware datetimes itself
         return _Memo(adapt)
     if kind == "DateField":
-        return connection.ops.adapt_datefield_value  # type: ignore[no-any-return]
+        return connection.ops.adapt_datefield_value
     if kind == "JSONField":
         if vendor == "postgresql":
             from psycopg.types.json import Jsonb
@@ -92,14 +92,16 @@ def _statement(
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     names = tuple(f.attname for f in fields)
     by_name = {f.name: f for f in fields}
-    conflict = ", ".join(quote(by_name[n].column) for n in unique)
+    conflict = ", ".join(quote(str(by_name[n].column)) for n in unique)
     updates = ", ".join(
-        f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in fields if f.name not in unique and f.name not in keep
+        f"{quote(str(f.column))} = EXCLUDED.{quote(str(f.column))}"
+        for f in fields
+        if f.name not in unique and f.name not in keep
     )
     placeholders = f"({', '.join(['%s'] * len(fields))})"
     # identifiers come from the model's metadata (quoted), values are bound parameters
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608
         f"VALUES {placeholders} ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
     )
     adapters = tuple(_adapter(f, connection.vendor, alias) for f in fields)
@@ -139,7 +141,7 @@ def _copy_upsert(
     ON CONFLICT DO UPDATE``: several times faster than binding each row (COPY streams).
     The temporary table lives until the end of the transaction the page is written in."""
     quote = connection.ops.quote_name
-    columns = [model._meta.get_field(n).column for n in _field_names(model, names)]
+    columns = [str(getattr(model._meta.get_field(n), "column", n)) for n in _field_names(model, names)]
     column_list = ", ".join(quote(c) for c in columns)
     stage = quote(f"bcbridge_stage_{model._meta.db_table}")
     placeholders = f" VALUES ({', '.join(['%s'] * len(names))}) "
@@ -170,7 +172,7 @@ def select_by_keys(
     alias = router.db_for_read(model)
     connection = connections[alias]
     quote = connection.ops.quote_name
-    column = {f.attname: f.column for f in model._meta.concrete_fields}
+    column = {f.attname: str(f.column) for f in model._meta.concrete_fields}
     where = " AND ".join(f"{quote(column[name])} = %s" for name in scope)
     wanted = ", ".join(quote(column[name]) for name in ("id", key_attr, "etag", "last_modified_date_time", "deleted"))
     sql = f"SELECT {wanted} FROM {quote(model._meta.db_table)} WHERE {where} AND {quote(column[key_attr])} = ANY(%s)"  # noqa: S608

@@ -74,7 +74,7 @@ def _template(model: type[models.Model]) -> dict[str, Any]:
 
 
 def _scope_columns(mirror: Mirror, company: Company) -> dict[str, Any]:
-    scope = {"company_id": company.pk}
+    scope: dict[str, Any] = {"company_id": company.pk}
     if mirror.generic:
         scope.update(api=mirror.api, entity_set=mirror.entity_set)
     return scope
@@ -201,9 +201,7 @@ def write_page(
     children = tuple(children)
     by_key: dict[Any, dict[str, Any]] = {}
     for record in records:
-        if mirror.key not in record:
-            raise ValueError(f"{mirror.entity_set}: a record has no {mirror.key!r}; is it in $select?")
-        by_key[mirror.parse_key(record[mirror.key])] = record  # a key twice in a page: the last wins
+        by_key[mirror.key_of(record)] = record  # a key twice in a page: the last wins
     result, parent_pks = _upsert(mirror, company, [(k, r, None) for k, r in by_key.items()], now, skip=children)
     for navigation in children:
         child = mirror_for(mirror.children.get(navigation, navigation), mirror.api)
@@ -218,7 +216,7 @@ def write_page(
             if navigation not in record:
                 continue
             covered.append(parent_pks[key])
-            rows.extend((child.parse_key(c[child.key]), c, parent_pks[key]) for c in record[navigation] or ())
+            rows.extend((child.key_of(c), c, parent_pks[key]) for c in record[navigation] or ())
         child_result, _ = _upsert(child, company, rows, now)
         child_result.max_modified = None
         result.add(child_result)

@@ -49,8 +49,13 @@ class Plan:
     companies: dict[int, Company] = field(default_factory=dict)
 
 
-def plan_delivery(delivery: WebhookDelivery) -> tuple[Plan, int]:
+def plan_delivery(
+    delivery: WebhookDelivery, subscriptions: dict[tuple[int, str], WebhookSubscription] | None = None
+) -> tuple[Plan, int]:
     """What one stored delivery asks for, and its number of notifications.
+
+    ``subscriptions`` maps ``(connection pk, subscriptionId)`` to the rows (with their
+    company) when the caller loaded them for a whole batch; else they are read here.
 
     Raises:
         ValueError: the body is not BC's shape, or a resource is not its subscription's.
@@ -60,12 +65,13 @@ def plan_delivery(delivery: WebhookDelivery) -> tuple[Plan, int]:
     items = body.get("value") if isinstance(body, dict) else None
     if not isinstance(items, list):
         raise ValueError("the body has no value list")
-    ids = {str(n.get("subscriptionId")) for n in items if isinstance(n, dict)}
-    subs = {s.subscription_id: s for s in WebhookSubscription.objects.filter(
-        connection=delivery.connection, subscription_id__in=ids).select_related("company")}
+    if subscriptions is None:
+        ids = {str(n.get("subscriptionId")) for n in items if isinstance(n, dict)}
+        subscriptions = {(s.connection_id, s.subscription_id): s for s in WebhookSubscription.objects.filter(
+            connection_id=delivery.connection_id, subscription_id__in=ids).select_related("company")}
     plan = Plan()
     for notification in items:
-        sub = subs.get(str(notification.get("subscriptionId")))
+        sub = subscriptions.get((delivery.connection_id, str(notification.get("subscriptionId"))))  # type: ignore[arg-type]
         if sub is None:
             continue  # unsubscribed since it was received
         api, company_id, entity_set, key = parse_resource(str(notification.get("resource", "")))

@@ -35,14 +35,15 @@ from django.utils import timezone
 
 from bcbridge.conf import get_settings
 from bcbridge.entities import BC, EntitySetClient
+from bcbridge.exceptions import BCBridgeError, ConfigurationError
 from bcbridge.models import Company, Connection, SyncConfig, SyncMode, SyncRun, SyncState
-from bcbridge.odata import F, Query, iter_pages
+from bcbridge.odata import F, Query, iter_pages, parse_metadata
 from bcbridge.signals import sync_finished
 from bcbridge.sync import _state
 from bcbridge.sync._prefetch import prefetch_possible, prefetched
 from bcbridge.sync._upsert import PageResult, soft_delete, write_page
 from bcbridge.sync.progress import NullProgress, Progress
-from bcbridge.sync.registry import DEFAULT_SETS, Mirror, mirror_for
+from bcbridge.sync.registry import DEFAULT_SETS, WEB_SERVICE, Mirror, mirror_for, web_service_mirror
 
 __all__ = [
     "SyncReport",
@@ -50,6 +51,7 @@ __all__ = [
     "companies_to_sync",
     "configs_for",
     "ensure_default_configs",
+    "resolve_mirror",
     "sync",
     "sync_due",
     "sync_entity_set",
@@ -66,17 +68,42 @@ def api_kwargs(api: str) -> dict[str, str]:
     return {"publisher": publisher, "group": group, "version": version}
 
 
-def _set_client(bc: BC, company: Company, entity_set: str, api: str) -> EntitySetClient:
-    return EntitySetClient(bc, str(company.bc_id), entity_set, **api_kwargs(api))
+def _set_url(bc: BC, company: Company, mirror: Mirror) -> str:
+    """The collection URL: an API entity set of the company, or a web service of it."""
+    if mirror.api == WEB_SERVICE:
+        return bc.urls.web_service(company.name, mirror.entity_set)
+    return EntitySetClient(bc, str(company.bc_id), mirror.entity_set, **api_kwargs(mirror.api)).url
 
 
-def _count(bc: BC, client: EntitySetClient, query: Query) -> int | None:
+_web_service_keys: dict[tuple[int, str], tuple[str, ...]] = {}
+
+
+def resolve_mirror(bc: BC, entity_set: str, api: str = "") -> Mirror:
+    """:func:`~bcbridge.sync.registry.mirror_for`, plus web services, whose key fields are
+    read from ``ODataV4/$metadata`` once per process and connection.
+
+    Raises:
+        ConfigurationError: the web service is not published (not in ``$metadata``).
+    """
+    if api != WEB_SERVICE:
+        return mirror_for(entity_set, api)
+    cache_key = (bc.connection.pk, entity_set)
+    if cache_key not in _web_service_keys:
+        metadata = parse_metadata(bc.client.request("GET", f"{bc.urls.odata_root}/$metadata").content)
+        for name, published in metadata.entity_sets.items():
+            _web_service_keys[(bc.connection.pk, name)] = tuple(published.key)
+        if cache_key not in _web_service_keys:
+            raise ConfigurationError(f"{entity_set!r} is not a web service published by {bc.connection.name!r}")
+    return web_service_mirror(entity_set, _web_service_keys[cache_key])
+
+
+def _count(bc: BC, url: str, query: Query) -> int | None:
     """BC's ``/$count`` for progress bars; ``None`` when BC will not say."""
     params = {k: v for k, v in query.params().items() if k == "$filter"}
     try:
-        return int(bc.client.request("GET", f"{client.url}/$count", params=params).text)
+        return int(bc.client.request("GET", f"{url}/$count", params=params).text)
     except Exception:  # a progress total is a nicety, never a reason to fail the sync
-        logger.debug("no $count for %s", client.url, exc_info=True)
+        logger.debug("no $count for %s", url, exc_info=True)
         return None
 
 
@@ -131,9 +158,14 @@ def sync_entity_set(
     """
     progress = progress or NullProgress()
     worker = worker or _state.worker_id()
-    mirror = mirror_for(entity_set, api)
-    expand = tuple(mirror.default_children if children is None else children)
     state = _state.state_for(company, entity_set, api)
+    try:
+        mirror = resolve_mirror(bc, entity_set, api)
+    except BCBridgeError as exc:
+        run = SyncRun(connection_id=company.connection_id, company=company, api=api, entity_set=entity_set)
+        run.kind = SyncRun.Kind.FULL
+        return _finish(run, SyncRun.Status.FAILED, f"{type(exc).__name__}: {exc}")
+    expand = tuple(mirror.default_children if children is None else children)
     modified = mirror.modified_field
     incremental = bool(not full and modified and state.watermark)
     run = SyncRun.objects.create(
@@ -196,9 +228,9 @@ def _pull(
         query = query.orderby(modified)
     if expand:
         query = query.expand(*expand)
-    client = _set_client(bc, company, mirror.entity_set, mirror.api)
-    progress.started(run, _count(bc, client, query) if progress.wants_total else None)
-    pages = iter_pages(bc.client, client.url, query, page_size or settings.SYNC_PAGE_SIZE)
+    url = _set_url(bc, company, mirror)
+    progress.started(run, _count(bc, url, query) if progress.wants_total else None)
+    pages = iter_pages(bc.client, url, query, page_size or settings.SYNC_PAGE_SIZE)
     for page in prefetched(pages, prefetch_possible()):
         records = page.get("value") or []
         now = timezone.now()
@@ -281,13 +313,13 @@ def configs_for(company: Company, entity_sets: list[str] | None = None) -> list[
         Q(company__isnull=True) | Q(company=company)
     )
     chosen: dict[tuple[str, str], SyncConfig] = {}
-    for config in sorted(rows, key=lambda c: c.company_id is not None):
-        chosen[(config.api, config.entity_set)] = config
+    for row in sorted(rows, key=lambda c: c.company_id is not None):
+        chosen[(row.api, row.entity_set)] = row
     if not entity_sets:
         return [c for c in chosen.values() if c.enabled]
     result = []
     for name in entity_sets:
-        config = next((c for (_, s), c in chosen.items() if s == name), None)
+        config: SyncConfig | None = next((c for (_, s), c in chosen.items() if s == name), None)
         if config is None:
             kids = DEFAULT_SETS.get(name, (mirror_for(name).default_children, 300))[0]
             config = SyncConfig(connection_id=company.connection_id, entity_set=name, children=",".join(kids))

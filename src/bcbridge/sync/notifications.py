@@ -7,8 +7,8 @@ thread, or a test calling :func:`process_pending`):
 * ``created`` / ``updated`` (API-FACTS §6.4: the notification is only a pointer): the
   record is read from BC (with its configured children, e.g. lines) and upserted with the
   sync engine's :func:`~bcbridge.sync._upsert.write_page`, so the same signals fire as for
-  polling. Records of one set are read together (``$filter=id eq a or id eq b ...``); a
-  record BC no longer has is soft-deleted.
+  polling. Several records are read in one ``$batch`` of GETs (up to 100, API-FACTS §2.6);
+  a record BC no longer has (404) is soft-deleted.
 * ``deleted``: the mirrored row is soft-deleted (``record_deleted``).
 * ``collection``: an incremental pull of the set
   (:func:`~bcbridge.sync.engine.sync_entity_set`); when another worker holds the set the
@@ -32,10 +32,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from bcbridge.conf import get_settings
@@ -47,7 +48,9 @@ from bcbridge.models import (
     SyncConfig,
     SyncRun,
     WebhookDelivery,
+    WebhookSubscription,
 )
+from bcbridge.odata import MAX_BATCH, BatchRequest, send_batch
 from bcbridge.sync import _state
 from bcbridge.sync._upsert import soft_delete, write_page
 from bcbridge.sync._webhook_plan import CHANGE_TYPES, Plan, merge, parse_resource, plan_delivery
@@ -68,7 +71,7 @@ __all__ = [
 logger = logging.getLogger("bcbridge.webhooks")
 
 _LEASE = timedelta(minutes=5)
-_IDS_PER_READ = 40  # ids per "$filter=id eq a or id eq b ..." read (URLs stay under 2 KB)
+_IDS_PER_READ = MAX_BATCH  # GETs per $batch (BC takes at most 100 operations)
 _wakeup = threading.Event()
 
 
@@ -110,14 +113,26 @@ def _known(stored: tuple[Any, datetime | None] | None, notified: datetime | None
 
 
 def _read(bc: BC, company: Company, mirror: Mirror, keys: list[str], expand: tuple[str, ...]) -> list[dict[str, Any]]:
-    client = EntitySetClient(bc, str(company.bc_id), mirror.entity_set, **api_kwargs(mirror.api))
+    """The records ``keys`` as BC has them now (those BC no longer has are left out): one
+    GET, or one ``$batch`` of GETs (API-FACTS §2.6) for several."""
+    api = api_kwargs(mirror.api)
+    params = {"$expand": ",".join(expand)} if expand else None
     if len(keys) == 1:
+        client = EntitySetClient(bc, str(company.bc_id), mirror.entity_set, **api)
         try:
             return [client.get(keys[0], expand=list(expand) or None)]
         except NotFound:
             return []
-    flt = " or ".join(f"{mirror.key} eq {k}" for k in keys)
-    return list(client.list(flt, expand=list(expand) or None))
+    batch = BatchRequest()
+    for key in keys:
+        relative = f"companies({company.bc_id})/{mirror.entity_set}({key})"
+        batch.get(relative + (f"?{urlencode(params)}" if params else ""))
+    records = []
+    for result in send_batch(bc.client, batch, bc.urls.batch(**api)):
+        if isinstance(result.error, NotFound):
+            continue
+        records.append(result.value())
+    return records
 
 
 def _apply(bc: BC, plan: Plan, report: ProcessReport) -> None:
@@ -225,9 +240,16 @@ def _run_batch(bc: BC, items: list[tuple[WebhookDelivery, Plan]], worker: str, r
                 outcomes.append((delivery, None))
     else:
         outcomes = [(delivery, None) for delivery, _ in items]
+    done = [delivery.pk for delivery, error in outcomes if error is None]
     with transaction.atomic():
+        if done:  # the usual case: one UPDATE for the batch
+            WebhookDelivery.objects.filter(pk__in=done, locked_by=worker).update(
+                attempts=F("attempts") + 1, locked_by="", locked_until=None, status=DeliveryStatus.PROCESSED,
+                error="", processed_at=timezone.now())
+            report.processed += len(done)
         for delivery, error in outcomes:
-            _settle(delivery, worker, report, error)
+            if error is not None:
+                _settle(delivery, worker, report, error)
 
 
 def process_pending(
@@ -261,12 +283,16 @@ def process_pending(
     ids = list(queue.order_by("received_at", "pk").values_list("pk", flat=True)[:limit])
     claimed = _claim(ids, worker, now) if ids else []
     batches: dict[int, list[tuple[WebhookDelivery, Plan]]] = {}
-    for delivery in WebhookDelivery.objects.select_related("connection").filter(pk__in=claimed).order_by(
-            "received_at", "pk"):
+    deliveries = list(WebhookDelivery.objects.select_related("connection").filter(pk__in=claimed).order_by(
+        "received_at", "pk"))
+    subscriptions = {  # every subscription the batch's connections have: one query
+        (s.connection_id, s.subscription_id): s for s in WebhookSubscription.objects.filter(
+            connection_id__in={d.connection_id for d in deliveries}).select_related("company")}
+    for delivery in deliveries:
         try:
             if delivery.connection_id is None:
                 raise ValueError("the delivery has no connection")
-            plan, count = plan_delivery(delivery)
+            plan, count = plan_delivery(delivery, subscriptions)
         except (ValueError, orjson.JSONDecodeError) as exc:
             _settle(delivery, worker, report, exc)
             continue

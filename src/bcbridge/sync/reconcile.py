@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from bcbridge.conf import get_settings
 from bcbridge.entities import BC
+from bcbridge.exceptions import BCBridgeError
 from bcbridge.models import Company, Connection, SyncRun
 from bcbridge.odata import Query, iter_pages, literal
 from bcbridge.sync import _state
@@ -38,13 +39,14 @@ from bcbridge.sync._upsert import _existing, soft_delete, write_page
 from bcbridge.sync.engine import (
     SyncReport,
     _count,
-    _set_client,
+    _set_url,
     companies_to_sync,
     configs_for,
     ensure_default_configs,
+    resolve_mirror,
 )
 from bcbridge.sync.progress import NullProgress, Progress
-from bcbridge.sync.registry import Mirror, mirror_for, parse_datetime
+from bcbridge.sync.registry import Mirror, parse_datetime
 
 __all__ = ["reconcile", "reconcile_entity_set"]
 
@@ -78,7 +80,14 @@ def reconcile_entity_set(
     """
     progress = progress or NullProgress()
     worker = worker or _state.worker_id()
-    mirror = mirror_for(entity_set, api)
+    try:
+        mirror = resolve_mirror(bc, entity_set, api)
+    except BCBridgeError as exc:
+        run = SyncRun(connection_id=company.connection_id, company=company, api=api, entity_set=entity_set)
+        run.kind, run.status, run.error = SyncRun.Kind.RECONCILE, SyncRun.Status.FAILED, str(exc)
+        run.finished_at = timezone.now()
+        run.save()
+        return run
     expand = tuple(mirror.default_children if children is None else children)
     state = _state.state_for(company, entity_set, api)
     run = SyncRun.objects.create(
@@ -95,14 +104,13 @@ def reconcile_entity_set(
         run.save()
         return run
     try:
-        select = [mirror.key] + ([mirror.modified_field] if mirror.modified_field else [])
-        query = Query().select(*select)
+        query = Query().select(*mirror.select_fields)
         if filter:
             query = query.filter(filter)
-        client = _set_client(bc, company, entity_set, api)
-        progress.started(run, _count(bc, client, query) if progress.wants_total else None)
+        url = _set_url(bc, company, mirror)
+        progress.started(run, _count(bc, url, query) if progress.wants_total else None)
         refetch: list[Any] = []
-        for page in iter_pages(bc.client, client.url, query, page_size or get_settings().SYNC_PAGE_SIZE):
+        for page in iter_pages(bc.client, url, query, page_size or get_settings().SYNC_PAGE_SIZE):
             records = page.get("value") or []
             refetch.extend(_compare(mirror, company, records, run))
             run.pages += 1
@@ -119,8 +127,13 @@ def reconcile_entity_set(
         if fix:
             with transaction.atomic():
                 run.deleted += soft_delete(mirror, company, extras, now)
-            for start in range(0, len(refetch), _FETCH_KEYS):
-                _refetch(bc, client, mirror, company, refetch[start : start + _FETCH_KEYS], expand, run)
+            if mirror.key_fields and refetch:
+                # several key fields cannot be or-ed in one $filter (API-FACTS §3): list it all again
+                _refetch(bc, url, mirror, company, Query(), expand, run, page_size)
+            for start in range(0, len(refetch) if not mirror.key_fields else 0, _FETCH_KEYS):
+                keys = refetch[start : start + _FETCH_KEYS]
+                condition = " or ".join(f"{mirror.key} eq {_key_literal(key)}" for key in keys)
+                _refetch(bc, url, mirror, company, Query().filter(condition), expand, run)
                 _state.renew(state, worker)
     except Exception as exc:
         logger.warning("reconcile of %s of %s failed: %s", entity_set, company, exc, exc_info=True)
@@ -137,7 +150,7 @@ def reconcile_entity_set(
 
 def _compare(mirror: Mirror, company: Company, records: list[dict[str, Any]], run: SyncRun) -> list[Any]:
     """Count one page's missing and stale records, stamp the ones present; return keys to re-fetch."""
-    keyed = {mirror.parse_key(r[mirror.key]): r for r in records}
+    keyed = {mirror.key_of(r): r for r in records}
     existing = _existing(mirror, company, list(keyed))
     refetch: list[Any] = []
     present: list[Any] = []
@@ -145,13 +158,13 @@ def _compare(mirror: Mirror, company: Company, records: list[dict[str, Any]], ru
         old = existing.get(key)
         if old is None or old[3]:
             run.missing += 1
-            refetch.append(record[mirror.key])
+            refetch.append(record.get(mirror.key))
             continue
         present.append(old[0])
         modified = parse_datetime(record.get(mirror.modified_field)) if mirror.modified_field else None
         if str(record.get("@odata.etag") or "") != old[1] or (modified is not None and modified != old[2]):
             run.stale += 1
-            refetch.append(record[mirror.key])
+            refetch.append(record.get(mirror.key))
     now = timezone.now()
     for start in range(0, len(present), 5000):
         mirror.model.all_objects.filter(pk__in=present[start : start + 5000]).update(seen_at=now)  # type: ignore[attr-defined]
@@ -159,14 +172,19 @@ def _compare(mirror: Mirror, company: Company, records: list[dict[str, Any]], ru
 
 
 def _refetch(
-    bc: BC, client: Any, mirror: Mirror, company: Company, keys: list[Any], expand: tuple[str, ...], run: SyncRun
+    bc: BC,
+    url: str,
+    mirror: Mirror,
+    company: Company,
+    query: Query,
+    expand: tuple[str, ...],
+    run: SyncRun,
+    page_size: int | None = None,
 ) -> None:
-    """Fetch ``keys`` again (with their children) and upsert them."""
-    condition = " or ".join(f"{mirror.key} eq {_key_literal(key)}" for key in keys)
-    query = Query().filter(condition)
+    """Fetch what ``query`` selects again (with its children) and upsert it."""
     if expand:
         query = query.expand(*expand)
-    for page in iter_pages(bc.client, client.url, query):
+    for page in iter_pages(bc.client, url, query, page_size):
         with transaction.atomic():
             result = write_page(mirror, company, page.get("value") or [], now=timezone.now(), children=expand)
         run.created += result.created

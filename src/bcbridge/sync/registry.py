@@ -47,6 +47,7 @@ from bcbridge.models import (
 
 __all__ = [
     "DEFAULT_SETS",
+    "WEB_SERVICE",
     "Column",
     "Mirror",
     "mirror_for",
@@ -54,6 +55,7 @@ __all__ = [
     "register",
     "registered",
     "typed_instance",
+    "web_service_mirror",
 ]
 
 #: Fields every mirror fills itself (not from a same-named JSON field).
@@ -83,7 +85,7 @@ def parse_datetime(value: Any) -> datetime | None:
     """BC's ``Edm.DateTimeOffset`` (``2020-08-21T00:24:19.347Z``) as an aware datetime."""
     if not value:
         return None
-    return datetime.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[no-any-return]
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _guid(value: Any) -> str | uuid.UUID | None:
@@ -145,6 +147,9 @@ class Mirror:
             full listing).
         children: Navigation name -> child entity set, for ``$expand`` (API-FACTS §3).
         default_children: Children brought by default (lines of documents, item variants).
+        key_fields: A web service's key fields (from ``$metadata``; several for pages such as
+            ``SalesOrders``: ``Document_Type``, ``No``); the stored key joins their values
+            with ``,``. Empty for APIs, whose key is ``key``.
     """
 
     entity_set: str
@@ -155,6 +160,7 @@ class Mirror:
     modified_field: str | None = "lastModifiedDateTime"
     children: Mapping[str, str] = field(default_factory=dict)
     default_children: tuple[str, ...] = ()
+    key_fields: tuple[str, ...] = ()
 
     @property
     def generic(self) -> bool:
@@ -169,6 +175,25 @@ class Mirror:
         if self.generic:
             return str(value)
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+    def key_of(self, record: Mapping[str, Any]) -> Any:
+        """The stored key of a payload.
+
+        Raises:
+            ValueError: a key field is missing (left out of ``$select``?).
+        """
+        names = self.key_fields or (self.key,)
+        missing = [name for name in names if name not in record]
+        if missing:
+            raise ValueError(f"{self.entity_set}: a record has no {', '.join(missing)}; is it in $select?")
+        if self.key_fields:
+            return ",".join(str(record[name]) for name in self.key_fields)
+        return self.parse_key(record[self.key])
+
+    @property
+    def select_fields(self) -> list[str]:
+        """What reconciliation lists: the key field(s) and the change-tracking field."""
+        return [*(self.key_fields or (self.key,)), *([self.modified_field] if self.modified_field else [])]
 
     def scope(self, company: Company) -> dict[str, Any]:
         """Filter selecting this set's rows of ``company``."""
@@ -299,6 +324,23 @@ def mirror_for(entity_set: str, api: str = "") -> Mirror:
             children={name: name for name in spec.contained},
         )
     return Mirror(entity_set=entity_set, model=MirrorRecord, api=api)
+
+
+#: ``api`` of OData v4 web services (pages and queries published in BC, API-FACTS §2.3).
+WEB_SERVICE = "ODataV4"
+
+
+def web_service_mirror(entity_set: str, key_fields: tuple[str, ...]) -> Mirror:
+    """The generic mirror of a web service: keyed by its ``$metadata`` key fields, fully
+    listed on every sync (web services have no ``lastModifiedDateTime``)."""
+    return Mirror(
+        entity_set=entity_set,
+        model=MirrorRecord,
+        api=WEB_SERVICE,
+        key=key_fields[0],
+        key_fields=key_fields,
+        modified_field=None,
+    )
 
 
 def _register_core() -> None:
