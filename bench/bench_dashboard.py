@@ -1,19 +1,22 @@
 """Benchmark the dashboard's queries on a large mirror, against plain counts of the same tables.
 
-Fills one database with a big mirror (default 200,000 items, 100,000 sales invoices, and
+Fills one database with a big mirror (default 100,000 items, 50,000 sales invoices, and
 20,000 each of sync runs, webhook deliveries and outbox messages, made with bulk inserts)
 and times, best of a few rounds:
 
 * every panel of :func:`bcbridge.views.dashboard.dashboard_context`, one by one and together;
-* the baseline: ``SELECT COUNT(*)`` of each table the panels read, in the same run.
+* the baseline: one plain pass over each table the panels read (``SELECT SUM(column)``
+  of a column no index covers), in the same run.
 
 Prints the times, the ratio to the baseline and the number of SQL queries of the whole
-page (which does not grow with the data). Target: the whole page within 10x the baseline
-counts, i.e. a few full passes over the tables at most.
+page (which does not grow with the data). The page reads the items three times (totals, top,
+at or below zero) and the invoices twice (latest date, the window), the rest through indexes,
+so the target is the whole page within 8x the baseline: a handful of passes, never a query
+per row.
 
 Usage::
 
-    python bench/bench_dashboard.py [--items 200000] [--invoices 100000] [--databases sqlite,postgres]
+    python bench/bench_dashboard.py [--items 100000] [--invoices 50000] [--databases sqlite,postgres]
 """
 
 from __future__ import annotations
@@ -58,13 +61,19 @@ def _fill(items: int, invoices: int, others: int) -> None:
         Company,
         Connection,
         Item,
+        ItemVariant,
         OutboxMessage,
         SalesInvoice,
+        SalesInvoiceLine,
         SyncRun,
         SyncState,
         WebhookDelivery,
     )
 
+    # a raw delete of an earlier run's rows: a cascading delete of a big mirror is slow
+    earlier = (SalesInvoiceLine, SalesInvoice, ItemVariant, Item, SyncRun, SyncState, WebhookDelivery, OutboxMessage)
+    for model in earlier:
+        model._base_manager.all()._raw_delete("default")  # type: ignore[attr-defined]
     Connection.objects.filter(name="bench-dashboard").delete()
     conn = Connection.objects.create(name="bench-dashboard", tenant="bench.example", client_id="bench")
     company = Company.objects.create(connection=conn, bc_id=uuid.uuid4(), name="BENCH", selected=True)
@@ -169,12 +178,19 @@ def child(items: int, invoices: int, others: int, rounds: int) -> dict[str, Any]
     _fill(items, invoices, others)
     filled = time.perf_counter() - started
 
-    tables = (Item, SalesInvoice, SyncRun, WebhookDelivery, OutboxMessage)
+    # one plain pass over each table: SUM of a column no index covers
+    scans = {
+        Item: "inventory",
+        SalesInvoice: "total_amount_excluding_tax",
+        SyncRun: "fetched",
+        WebhookDelivery: "attempts",
+        OutboxMessage: "attempts",
+    }
 
     def baseline() -> None:
         with connection.cursor() as cursor:
-            for model in tables:
-                cursor.execute(f"SELECT COUNT(*) FROM {model._meta.db_table}")
+            for model, column in scans.items():
+                cursor.execute(f"SELECT SUM({column}) FROM {model._meta.db_table}")
                 cursor.fetchone()
 
     panels = {
@@ -197,8 +213,8 @@ def child(items: int, invoices: int, others: int, rounds: int) -> dict[str, Any]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=200_000)
-    parser.add_argument("--invoices", type=int, default=100_000)
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--invoices", type=int, default=50_000)
     parser.add_argument("--others", type=int, default=20_000, help="sync runs, deliveries and outbox messages")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--databases", default="sqlite,postgres")
@@ -232,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
         ratio = r["page"] / r["baseline"]
-        failed |= ratio > 10
+        failed |= ratio > 8
         print(
             f"{database:8} {args.items:,} items, {args.invoices:,} invoices, {args.others:,} runs/deliveries/"
             f"messages (filled in {r['fill']:.1f} s)"
@@ -241,8 +257,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{database:8}   {name:16} {seconds * 1000:8.1f} ms")
         print(
             f"{database:8}   whole page       {r['page'] * 1000:8.1f} ms in {r['queries']} queries; baseline "
-            f"COUNT(*) of the 5 tables {r['baseline'] * 1000:.1f} ms -> {ratio:.1f}x "
-            f"(target <= 10x) {'OK' if ratio <= 10 else 'MISSED'}"
+            f"one SUM pass over the 5 tables {r['baseline'] * 1000:.1f} ms -> {ratio:.1f}x "
+            f"(target <= 8x) {'OK' if ratio <= 8 else 'MISSED'}"
         )
     return 1 if failed else 0
 

@@ -13,9 +13,11 @@ Two settings of BC's per-user limits (API-FACTS §5):
   (default 10: 600 per 30 s, the same 20 requests/s steady rate with a 10x smaller
   burst), and bcbridge's client-side limiter set to the same numbers.
 
-The emulator runs in a separate process on a loopback port (2 cores: one each). Customer
-and items are resolved once before timing (the external-id map is warm), as in steady
-operation.
+Each run gets a fresh emulator in a separate process on a loopback port (2 cores: one
+each). Customer and items are resolved once before timing (the external-id map is warm),
+as in steady operation. Known bound (Nov 2026): the emulator deep-copies its store for
+every deep insert (to roll back a failed nested insert), so its cost per order grows with
+the orders inserted before and caps the figures; the requests per order are exact.
 
 Usage::
 

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from bcbridge.models import (
@@ -24,6 +26,7 @@ from bcbridge.models import (
 )
 from bcbridge.views import _dashboard_data as data
 from bcbridge.views import _dashboard_health as health
+from bcbridge.views.dashboard import dashboard_context
 
 pytestmark = pytest.mark.django_db
 
@@ -236,6 +239,34 @@ def test_every_panel_works_on_an_empty_database():
     assert health.webhook_health()["subscriptions"] == []
     assert data.outbox_state()["open"] == 0 and data.outbox_state()["oldest_open_at"] is None
     assert data.connections() == []
+
+
+def test_the_number_of_queries_does_not_grow_with_the_rows(company, other, conn):
+    def add_rows(company, n):
+        for k in range(n):
+            _mirror(Item, company, number=f"{company.name}-{n}-{k}", type="Inventory", inventory=Decimal(k - 1))
+            _mirror(SalesInvoice, company, number=f"I-{n}-{k}", invoice_date=date(2026, 1 + k % 3, 1))
+            SyncState.objects.create(connection=conn, company=company, entity_set=f"set{n}-{k}")
+            SyncRun.objects.create(connection=conn, company=company, entity_set=f"set{n}-{k}", kind="full")
+            WebhookSubscription.objects.create(
+                connection=conn,
+                company=company,
+                entity_set=f"set{n}-{k}",
+                resource="r",
+                notification_url="https://example.test/hook",
+                expiration_date_time=NOW,
+            )
+            WebhookDelivery.objects.create(connection=conn, method="POST", path="/x")
+            OutboxMessage.objects.create(connection=conn, company_id="c", operation="create", status="parked")
+
+    add_rows(company, 1)
+    with CaptureQueriesContext(connection) as few:
+        dashboard_context()
+    add_rows(company, 6)
+    add_rows(other, 5)
+    with CaptureQueriesContext(connection) as many:
+        dashboard_context()
+    assert len(many) == len(few)
 
 
 def test_anonymous_users_are_sent_to_the_admin_login(client):

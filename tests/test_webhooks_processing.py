@@ -90,12 +90,15 @@ def test_handshake_on_get_and_post(company: Any) -> None:
     assert client.post("/bcbridge/webhooks/not-a-token/?validationToken=x").status_code == 400
 
 
-def test_update_reaches_mirror_through_queue(company: Any, bc_emulator: Any, signals: list, receiver: Any) -> None:
+def test_update_reaches_mirror_through_queue(company: Any, bc_emulator: Any, signals: list, receiver: Any,
+                                            emulator_transport: Any) -> None:
     cid = str(company.bc_id)
     key = customer_keys(bc_emulator, company, 1)[0]
     bc_emulator.bc.change(cid, "customers", key, {"city": "Oslo"})
     created = bc_emulator.bc.create(cid, "customers", {"displayName": "Webhook Bikes"})
+    calls = sum(emulator_transport.counts.values())
     notify(bc_emulator)
+    assert sum(emulator_transport.counts.values()) == calls  # the receiver never calls BC
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == DeliveryStatus.RECEIVED and delivery.notifications == 2
     assert delivery.remote_addr == "127.0.0.1" and delivery.headers["Content-Type"] == "application/json"

@@ -109,16 +109,24 @@ def _statement(
 
 
 def upsert_rows(
-    model: type[models.Model], rows: Sequence[dict[str, Any]], unique: Sequence[str], keep: Sequence[str] = ()
-) -> None:
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    unique: Sequence[str],
+    keep: Sequence[str] = (),
+    returning: str | None = None,
+) -> list[tuple[Any, Any]] | None:
     """Insert ``rows`` (``{attname: value}``, every concrete column but the primary key), or
     update the row with the same ``unique`` fields, leaving ``keep`` fields as they were.
+
+    Returns:
+        With ``returning`` (an attname) on PostgreSQL, ``(pk, value)`` of every written row;
+        else ``None`` (SQLite's ``executemany`` returns no rows: select them).
 
     Raises:
         django.db.Error: from the database, e.g. a row violating another constraint.
     """
     if not rows:
-        return
+        return [] if returning else None
     alias = router.db_for_write(model)
     connection = connections[alias]
     sql, names, adapters = _statement(model, tuple(unique), tuple(keep), alias)
@@ -127,16 +135,21 @@ def upsert_rows(
         [row[name] if adapt is None or row[name] is None else adapt(row[name]) for name, adapt in pairs] for row in rows
     ]
     if connection.vendor == "postgresql":
-        _copy_upsert(connection, model, sql, names, params)
-        return
+        return _copy_upsert(connection, model, sql, names, params, returning)
     with connection.cursor() as cursor:
         # SQLite runs executemany in C with no round trips
         cursor.executemany(sql, params)
+    return None
 
 
 def _copy_upsert(
-    connection: Any, model: type[models.Model], sql: str, names: tuple[str, ...], params: list[list[Any]]
-) -> None:
+    connection: Any,
+    model: type[models.Model],
+    sql: str,
+    names: tuple[str, ...],
+    params: list[list[Any]],
+    returning: str | None,
+) -> list[tuple[Any, Any]] | None:
     """PostgreSQL: ``COPY`` the rows into a temporary table, then one ``INSERT ... SELECT ...
     ON CONFLICT DO UPDATE``: several times faster than binding each row (COPY streams).
     The temporary table lives until the end of the transaction the page is written in."""
@@ -154,8 +167,13 @@ def _copy_upsert(
         with cursor.cursor.copy(f"COPY {stage} ({column_list}) FROM STDIN") as copy:
             for row in params:
                 copy.write_row(row)
+        column = {f.attname: str(f.column) for f in model._meta.concrete_fields}
+        if returning:
+            upsert += f" RETURNING {quote(column['id'])}, {quote(column[returning])}"
         cursor.execute(upsert)
+        written = list(cursor.fetchall()) if returning else None
         cursor.execute(f"TRUNCATE {stage}")
+    return written
 
 
 def _field_names(model: type[models.Model], attnames: tuple[str, ...]) -> list[str]:

@@ -151,9 +151,18 @@ def _upsert(
         to_write.append(values)
         kinds.append(record_created if old is None else record_updated)
     if to_write:
-        upsert_rows(mirror.model, to_write, mirror.unique_fields, keep=("first_synced_at",))
         listened = {k for k in (record_created, record_updated) if k.has_listeners(mirror.model)}
-        if skip or listened:
+        need_pks = bool(skip or listened)
+        written = upsert_rows(
+            mirror.model,
+            to_write,
+            mirror.unique_fields,
+            keep=("first_synced_at",),
+            returning=mirror.key_attr if need_pks else None,
+        )
+        if written is not None:
+            pks.update((key, pk) for pk, key in written)
+        elif need_pks:
             fresh = [row[mirror.key_attr] for row, kind in zip(to_write, kinds, strict=True) if kind is record_created]
             for key, found in _existing(mirror, company, fresh).items():
                 pks[key] = found[0]

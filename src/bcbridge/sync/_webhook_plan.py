@@ -68,7 +68,7 @@ def plan_delivery(
     if subscriptions is None:
         ids = {str(n.get("subscriptionId")) for n in items if isinstance(n, dict)}
         subscriptions = {(s.connection_id, s.subscription_id): s for s in WebhookSubscription.objects.filter(
-            connection_id=delivery.connection_id, subscription_id__in=ids).select_related("company")}
+            connection=delivery.connection, subscription_id__in=ids).select_related("company")}
     plan = Plan()
     for notification in items:
         sub = subscriptions.get((delivery.connection_id, str(notification.get("subscriptionId"))))  # type: ignore[arg-type]

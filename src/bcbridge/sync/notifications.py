@@ -189,12 +189,16 @@ def process_delivery(delivery: WebhookDelivery, bc: BC, report: ProcessReport | 
     _apply(bc, plan, report)
 
 
-def _claim(ids: list[int], worker: str, now: datetime) -> list[int]:
-    """Lease ``ids`` to ``worker`` in one conditional ``UPDATE``; returns those it got."""
+def _claim(ids: list[int], worker: str, now: datetime) -> list[WebhookDelivery]:
+    """Lease ``ids`` to ``worker`` in one conditional ``UPDATE``; returns those it got,
+    oldest first, with their connection."""
+    if not ids:
+        return []
     WebhookDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.RECEIVED).filter(
         Q(locked_until__isnull=True) | Q(locked_until__lt=now) | Q(locked_by=worker)
     ).update(locked_by=worker, locked_until=now + _LEASE)
-    return list(WebhookDelivery.objects.filter(pk__in=ids, locked_by=worker).values_list("pk", flat=True))
+    return list(WebhookDelivery.objects.select_related("connection").filter(
+        pk__in=ids, locked_by=worker, status=DeliveryStatus.RECEIVED).order_by("received_at", "pk"))
 
 
 def _settle(delivery: WebhookDelivery, worker: str, report: ProcessReport, error: BaseException | None) -> None:
@@ -281,10 +285,8 @@ def process_pending(
     if connection_id is not None:
         queue = queue.filter(connection_id=connection_id)
     ids = list(queue.order_by("received_at", "pk").values_list("pk", flat=True)[:limit])
-    claimed = _claim(ids, worker, now) if ids else []
+    deliveries = _claim(ids, worker, now)
     batches: dict[int, list[tuple[WebhookDelivery, Plan]]] = {}
-    deliveries = list(WebhookDelivery.objects.select_related("connection").filter(pk__in=claimed).order_by(
-        "received_at", "pk"))
     subscriptions = {  # every subscription the batch's connections have: one query
         (s.connection_id, s.subscription_id): s for s in WebhookSubscription.objects.filter(
             connection_id__in={d.connection_id for d in deliveries}).select_related("company")}

@@ -99,11 +99,13 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) and value else value
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, Decimal):
+def _decimal(value: Any) -> str | Decimal | None:
+    # JSON numbers are written as their text: str() of a float is its shortest repr, so
+    # 152.03 stays 152.03 (not 152.0299999...); both databases parse it into the decimal
+    # column exactly as the ORM's str(Decimal) (instances for receivers get Decimals)
+    if value is None or isinstance(value, Decimal | str):
         return value
-    # str() of a float is its shortest repr, so 152.03 stays 152.03 (not 152.0299999...)
-    return Decimal(str(value))
+    return str(value)
 
 
 def _text(value: Any) -> str:
@@ -217,13 +219,16 @@ class Mirror:
 
 
 def typed_instance(model: type[models.Model], values: dict[str, Any]) -> models.Model:
-    """A model instance from written column values, GUID text turned into ``uuid.UUID``."""
+    """A model instance from written column values, GUID and decimal text turned into
+    ``uuid.UUID`` and ``Decimal``."""
     instance = model(**values)
     for model_field in model._meta.concrete_fields:
-        if model_field.get_internal_type() == "UUIDField":
-            value = getattr(instance, model_field.attname)
-            if isinstance(value, str):
-                setattr(instance, model_field.attname, uuid.UUID(value))
+        kind = model_field.get_internal_type()
+        value = getattr(instance, model_field.attname)
+        if isinstance(value, str) and kind == "UUIDField":
+            setattr(instance, model_field.attname, uuid.UUID(value))
+        elif isinstance(value, str) and kind == "DecimalField":
+            setattr(instance, model_field.attname, Decimal(value))
     return instance
 
 
