@@ -1,92 +1,92 @@
-"""``bcbridge demo [--once]``: the emulator, a connected site and its admin, in one command.
-
-Steps: migrate; create the demo admin user; start the emulator on a loopback port; create
-the client-credentials connection ``demo`` (token + companies) and the authorization-code
-connection ``demo-user`` (press Authorize in the admin); then serve the site. ``--once``
-does the steps, prints a summary and exits 0 only if every step succeeded.
-"""
+"""``bcbridge demo [--once]``: the main job end to end (see :mod:`bcbridge.demo`)."""
 
 from __future__ import annotations
 
+import signal
+import threading
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 from rich.table import Table
 
-from bcbridge.emulator import Emulator, EmulatorConfig
-from bcbridge.emulator.server import EmulatorServer
-from bcbridge.entities import BC
-from bcbridge.exceptions import BCBridgeError
-from bcbridge.models import Connection, GrantType
-from bcbridge.sync.companies import load_companies
-
-DEMO_USER, DEMO_PASSWORD = "admin", "admin"
+from bcbridge.demo import DEMO_PASSWORD, DEMO_USER, MainJob
 
 
 class Command(BaseCommand):
-    help = "Run the demo: emulator + site + connections. --once: do it, print a summary, exit."
+    help = (
+        "The main job on the embedded default: emulator + site + runner, a connected company, "
+        "full sync, webhooks, BC activity, web-shop orders pushed, reconcile. --once: do it, "
+        "print a summary and exit 0 only if every step succeeded."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--once", action="store_true", help="Do every step, print a summary, exit (0 = all good).")
+        parser.add_argument("--once", action="store_true", help="Run unattended, print a summary, exit (0 = all good).")
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000, help="Port of the site.")
-        parser.add_argument("--emulator-port", type=int, default=8765, help="Port of the emulator (0: any free).")
-        parser.add_argument("--scale", type=float, default=1.0, help="Emulator data volume.")
+        parser.add_argument("--port", type=int, default=8000, help="Port of the site (0: any free port).")
+        parser.add_argument("--emulator-port", type=int, default=8765, help="Port of the emulator (0: any free port).")
+        parser.add_argument("--scale", type=float, default=2.0, help="Emulator data volume (1 = ~500 items per company).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        console = Console(file=self.stdout)
-        call_command("migrate", interactive=False, verbosity=0)
-        user_model = get_user_model()
-        if not user_model.objects.filter(username=DEMO_USER).exists():
-            user_model.objects.create_superuser(DEMO_USER, "admin@example.com", DEMO_PASSWORD)
-        emulator = Emulator(EmulatorConfig(scale=options["scale"]))
-        server = EmulatorServer(emulator, host=options["host"], port=options["emulator_port"])
-        server.start()
-        try:
-            results = self._connect(emulator, server.url)
-            self._summary(console, results)
-            site = f"http://{options['host']}:{options['port']}"
-            console.print(f"emulator  {server.url}")
-            console.print(f"admin     {site}/admin/  (login {DEMO_USER} / {DEMO_PASSWORD})")
-            if options["once"]:
-                if not all(ok for _, ok, _ in results):
-                    raise CommandError("demo failed: see the summary above")
-                return
-            console.print("Press Ctrl-C to stop.")
-            call_command("runserver", f"{options['host']}:{options['port']}", use_reloader=False, insecure_serving=True)
-        finally:
-            server.stop()
-
-    def _connect(self, emulator: Emulator, url: str) -> list[tuple[str, bool, str]]:
-        config = emulator.config
-        results: list[tuple[str, bool, str]] = []
-        common = {
-            "api_url": url, "authority_url": url, "tenant": config.tenant, "environment": config.environment,
-            "client_id": config.client_id, "client_secret": config.client_secret,
-        }
-        Connection.objects.update_or_create(name="demo-user", defaults={**common, "grant_type": GrantType.AUTHORIZATION_CODE})
-        connection, _ = Connection.objects.update_or_create(
-            name="demo", defaults={**common, "grant_type": GrantType.CLIENT_CREDENTIALS}
+        console = Console(file=self.stdout, width=140)
+        job = MainJob(
+            host=options["host"], site_port=options["port"], emulator_port=options["emulator_port"],
+            scale=options["scale"], notification_delay=2.0 if options["once"] else 10.0,
         )
         try:
-            with BC(connection) as bc:
-                bc.tokens.acquire()
-                companies = load_companies(connection, bc)
-            results.append(("token (client credentials)", True, "acquired"))
-            results.append(("companies", bool(companies), ", ".join(c.display_name or c.name for c in companies)))
-        except BCBridgeError as exc:
-            results.append(("connect", False, str(exc)))
-        return results
+            with console.status("running the main job (sync, webhooks, push, reconcile)..."):
+                job.run()
+            self._report(console, job)
+            if options["once"]:
+                if not job.ok:
+                    raise CommandError("the demo failed: see the steps above")
+                return
+            self._serve(console, job)
+        finally:
+            job.stop()
 
-    @staticmethod
-    def _summary(console: Console, results: list[tuple[str, bool, str]]) -> None:
-        table = Table(title="bcbridge demo")
-        table.add_column("step")
-        table.add_column("result")
-        table.add_column("detail")
-        for step, ok, detail in results:
-            table.add_row(step, "[green]ok[/green]" if ok else "[red]failed[/red]", detail)
-        console.print(table)
+    def _report(self, console: Console, job: MainJob) -> None:
+        steps = Table(title="bcbridge main job")
+        for column in ("step", "result", "detail"):
+            steps.add_column(column)
+        for step in job.steps:
+            steps.add_row(step.name, "[green]ok[/green]" if step.ok else "[red]failed[/red]", step.detail)
+        console.print(steps)
+        if job.company is not None:
+            totals = Table(title=f"Summary ({job.company.name})")
+            totals.add_column("what")
+            totals.add_column("count", justify="right")
+            for what, count in job.summary():
+                totals.add_row(what, str(count))
+            console.print(totals)
+        if job.site is not None and job.emulator_server is not None:
+            console.print(f"admin      {job.site.url}/admin/   (login {DEMO_USER} / {DEMO_PASSWORD})")
+            console.print(f"dashboard  {job.site.url}/bcbridge/dashboard/")
+            console.print(f"emulator   {job.emulator_server.url}   (sign-in: {job.emulator.config.demo_user_email} / "  # type: ignore[union-attr]
+                          f"{job.emulator.config.demo_user_password})")  # type: ignore[union-attr]
+
+    def _serve(self, console: Console, job: MainJob) -> None:
+        """Keep everything running: the runner's jobs, plus a little BC activity every 20 s."""
+        import bcbridge.jobs  # noqa: F401  registers every periodic job
+        from bcbridge.demo.activity import simulate
+        from bcbridge.runner import Runner
+        from bcbridge.sync._state import worker_id
+
+        runner = Runner(worker_id())
+        stop = threading.Event()
+
+        def activity() -> None:
+            round_no = 1
+            while not stop.wait(20):
+                simulate(job.emulator, str(job.company.bc_id), seed=round_no)  # type: ignore[arg-type, union-attr]
+                round_no += 1
+
+        threading.Thread(target=activity, name="bcbridge-demo-activity", daemon=True).start()
+        console.print("Running: BC changes every 20 s flow in through webhooks. Press Ctrl+C to stop.")
+        signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+        try:
+            runner.run_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop.set()
