@@ -7,12 +7,17 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from bcbridge.runner import Runner, jobs
+from bcbridge.jobs import jobs  # importing it registers every periodic job
+from bcbridge.runner import Runner
 from bcbridge.sync._state import worker_id
+from bcbridge.sync.notifications import DeliveryWorker
 
 
 class Command(BaseCommand):
-    help = "Run bcbridge's periodic jobs (sync polls, ...) until Ctrl+C or SIGTERM."
+    help = (
+        "Run bcbridge's periodic jobs (sync polls, webhook subscriptions and deliveries, the "
+        "outbox, request-log retention) until Ctrl+C or SIGTERM."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true", help="Run the due jobs once and exit.")
@@ -33,5 +38,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"{name}: {result!r}")
             return
         self.stdout.write("press Ctrl+C to stop (the job in progress finishes first)")
-        runner.run_forever()
+        # webhook deliveries are processed the moment the receiver stores them, not at the next tick
+        worker = DeliveryWorker().start()
+        try:
+            runner.run_forever()
+        finally:
+            worker.stop()
         self.stdout.write("runner stopped")
