@@ -25,6 +25,7 @@ did not list. Deletes between full syncs are found by :mod:`bcbridge.sync.reconc
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -327,6 +328,25 @@ def configs_for(company: Company, entity_sets: list[str] | None = None) -> list[
     return result
 
 
+def each_config(
+    report: SyncReport, connection: Connection | None, entity_sets: list[str] | None
+) -> Iterator[tuple[BC, Company, SyncConfig]]:
+    """``(bc, company, config)`` for every configured (or named) set of every selected company
+    of each enabled connection (or of ``connection``); one facade per connection. A
+    connection with nothing to sync adds a note to ``report`` instead."""
+    connections = [connection] if connection else list(Connection.objects.filter(enabled=True))
+    for conn in connections:
+        companies, note = companies_to_sync(conn)
+        if note:
+            report.notes.append(note)
+            continue
+        ensure_default_configs(conn)
+        with BC(conn) as bc:
+            for company in companies:
+                for config in configs_for(company, entity_sets):
+                    yield bc, company, config
+
+
 def sync(
     connection: Connection | None = None,
     entity_sets: list[str] | None = None,
@@ -341,29 +361,20 @@ def sync(
         A :class:`SyncReport`; failures are in its runs, not raised.
     """
     report = SyncReport()
-    connections = [connection] if connection else list(Connection.objects.filter(enabled=True))
-    for conn in connections:
-        companies, note = companies_to_sync(conn)
-        if note:
-            report.notes.append(note)
-            continue
-        ensure_default_configs(conn)
-        with BC(conn) as bc:
-            for company in companies:
-                for config in configs_for(company, entity_sets):
-                    report.runs.append(
-                        sync_entity_set(
-                            bc,
-                            company,
-                            config.entity_set,
-                            api=config.api,
-                            full=full,
-                            children=config.child_sets,
-                            filter=config.filter,
-                            page_size=config.page_size,
-                            progress=progress,
-                        )
-                    )
+    for bc, company, config in each_config(report, connection, entity_sets):
+        report.runs.append(
+            sync_entity_set(
+                bc,
+                company,
+                config.entity_set,
+                api=config.api,
+                full=full,
+                children=config.child_sets,
+                filter=config.filter,
+                page_size=config.page_size,
+                progress=progress,
+            )
+        )
     return report
 
 

@@ -36,15 +36,7 @@ from bcbridge.models import Company, Connection, SyncRun
 from bcbridge.odata import Query, iter_pages, literal
 from bcbridge.sync import _state
 from bcbridge.sync._upsert import _existing, soft_delete, write_page
-from bcbridge.sync.engine import (
-    SyncReport,
-    _count,
-    _set_url,
-    companies_to_sync,
-    configs_for,
-    ensure_default_configs,
-    resolve_mirror,
-)
+from bcbridge.sync.engine import SyncReport, _count, _set_url, each_config, resolve_mirror
 from bcbridge.sync.progress import NullProgress, Progress
 from bcbridge.sync.registry import Mirror, parse_datetime
 
@@ -214,27 +206,18 @@ def reconcile(
         A :class:`~bcbridge.sync.engine.SyncReport` of ``reconcile`` runs.
     """
     report = SyncReport()
-    connections = [connection] if connection else list(Connection.objects.filter(enabled=True))
-    for conn in connections:
-        companies, note = companies_to_sync(conn)
-        if note:
-            report.notes.append(note)
-            continue
-        ensure_default_configs(conn)
-        with BC(conn) as bc:
-            for company in companies:
-                for config in configs_for(company, entity_sets):
-                    report.runs.append(
-                        reconcile_entity_set(
-                            bc,
-                            company,
-                            config.entity_set,
-                            api=config.api,
-                            fix=fix,
-                            children=config.child_sets,
-                            filter=config.filter,
-                            page_size=config.page_size,
-                            progress=progress,
-                        )
-                    )
+    for bc, company, config in each_config(report, connection, entity_sets):
+        report.runs.append(
+            reconcile_entity_set(
+                bc,
+                company,
+                config.entity_set,
+                api=config.api,
+                fix=fix,
+                children=config.child_sets,
+                filter=config.filter,
+                page_size=config.page_size,
+                progress=progress,
+            )
+        )
     return report

@@ -41,7 +41,6 @@ Raises :class:`KeyError` for an unknown company, entity set or key.
 
 from __future__ import annotations
 
-import copy
 import heapq
 import threading
 from bisect import bisect_left
@@ -93,6 +92,16 @@ class _SetState:
             members = self.by_parent.setdefault(str(record.get(fk, "")).lower(), [])
             if ordinal not in members:
                 members.append(ordinal)
+
+
+def _copy_state(state: _SetState) -> tuple:
+    return _copy_state_tuple((state.over, state.deleted, state.versions, state.inserted, state.by_parent, state.keys))
+
+
+def _copy_state_tuple(saved: tuple) -> tuple:
+    over, deleted, versions, inserted, by_parent, keys = saved
+    return (dict(over), set(deleted), dict(versions), list(inserted),
+            {parent: list(members) for parent, members in by_parent.items()}, dict(keys))
 
 
 class Store:
@@ -365,19 +374,24 @@ class Store:
             return format_number(series, n)
 
     # -- transactions ----------------------------------------------------------------------
-    def snapshot(self) -> object:
+    def snapshot(self, entity_sets: Iterable[tuple[str, str]] | None = None) -> object:
+        """A savepoint: the overlay of every set (or only ``(company_id, entity_set)`` pairs)
+        and the number series. Stored records are never changed in place (writes replace
+        them), so shallow copies suffice and a savepoint costs pointers, not records."""
         with self.lock:
-            return copy.deepcopy(({k: (s.over, s.deleted, s.versions, s.inserted, s.by_parent,
-                                       s.keys) for k, s in self._states.items()},
-                                  self._counters))
+            wanted = None if entity_sets is None else {(c.lower(), e) for c, e in entity_sets}
+            states = {
+                key: _copy_state(s) for key, s in self._states.items() if wanted is None or key in wanted
+            }
+            return states, dict(self._counters), wanted
 
     def restore(self, snapshot: object) -> None:
+        """Roll back to a :meth:`snapshot`; sets outside a partial snapshot are kept."""
         with self.lock:
-            saved: tuple[dict[tuple[str, str], tuple], dict[tuple[str, str], int]] = \
-                copy.deepcopy(snapshot)  # type: ignore[assignment]
-            states, counters = saved
+            states, counters, wanted = snapshot  # type: ignore[misc]
             for key, state in self._states.items():
-                saved_state = states.get(key, ({}, set(), {}, [], {}, {}))
+                if wanted is not None and key not in wanted:
+                    continue
                 (state.over, state.deleted, state.versions, state.inserted,
-                 state.by_parent, state.keys) = saved_state
-            self._counters = counters
+                 state.by_parent, state.keys) = _copy_state_tuple(states.get(key, ({}, set(), {}, [], {}, {})))
+            self._counters = dict(counters)

@@ -92,7 +92,9 @@ def create(bc: BusinessCentral, company_id: str, entity_set: str, body: dict, *,
     if es.parent is not None and parent_key is not None:
         values[es.parent[1]] = parent_key
     with store.lock:
-        snapshot = store.snapshot() if nested else None
+        # savepoint of just the sets a deep insert touches: the header's and its lines'
+        touched = [(company_id, entity_set), *((company_id, es.children[nav]) for nav in nested)]
+        snapshot = store.snapshot(touched) if nested else None
         try:
             record = _new_record(bc, company_id, es, values)
             stored = store.insert(company_id, entity_set, record)

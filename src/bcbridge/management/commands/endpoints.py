@@ -11,6 +11,7 @@ from rich.table import Table
 
 from bcbridge.entities import BC
 from bcbridge.exceptions import BCBridgeError
+from bcbridge.management._options import connection_named
 from bcbridge.models import ApiEndpoint, Connection, EndpointKind, HttpMethod
 from bcbridge.sync.endpoints import import_endpoints
 
@@ -42,9 +43,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        connection = Connection.objects.filter(name=options["connection"]).first()
-        if connection is None:
-            raise CommandError(f"No connection named {options['connection']!r}.")
+        connection = connection_named(options["connection"])
+        assert connection is not None  # --connection is required
         getattr(self, f"_{options['action']}")(connection, options)
 
     def _add(self, connection: Connection, options: dict[str, Any]) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 
-from bcbridge.models import Connection, SyncRun
+from bcbridge.management._options import connection_named
+from bcbridge.models import SyncRun
 from bcbridge.sync.progress import RichProgress, summary_table
 from bcbridge.sync.reconcile import reconcile
 
@@ -29,11 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--check", action="store_true", help="Only report; change nothing.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        connection = None
-        if options["connection"]:
-            connection = Connection.objects.filter(name=options["connection"]).first()
-            if connection is None:
-                raise CommandError(f"No connection named {options['connection']!r}.")
+        connection = connection_named(options["connection"])
         console = Console(file=self.stdout, width=140)
         with RichProgress(file=self.stdout) as progress:
             report = reconcile(connection, options["entity_sets"] or None, fix=not options["check"], progress=progress)

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 
-from bcbridge.models import Connection
+from bcbridge.management._options import connection_named
 from bcbridge.sync.engine import sync
 from bcbridge.sync.progress import RichProgress, summary_table
 
@@ -24,11 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--full", action="store_true", help="Ignore the watermark: list the whole set.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        connection = None
-        if options["connection"]:
-            connection = Connection.objects.filter(name=options["connection"]).first()
-            if connection is None:
-                raise CommandError(f"No connection named {options['connection']!r}.")
+        connection = connection_named(options["connection"])
         console = Console(file=self.stdout, width=140)
         with RichProgress(file=self.stdout) as progress:
             report = sync(connection, options["entity_sets"] or None, full=options["full"], progress=progress)
