@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -24,12 +25,22 @@ HOME.mkdir(parents=True, exist_ok=True)
 
 
 def _generated(filename: str, make: object) -> str:
-    """A value kept in a file under the home, created (mode 0600) on first use."""
+    """A value kept in a file under the home, created (mode 0600) on first use.
+
+    The file appears atomically (written aside, then hard-linked into place), so processes
+    starting together agree on one value and never read a half-written file.
+    """
     path = HOME / filename
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(make())  # type: ignore[operator]
+        fd, temporary = tempfile.mkstemp(dir=HOME, prefix=f".{filename}.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(make())  # type: ignore[operator]
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process won the race: use its value
+        finally:
+            os.unlink(temporary)
     return path.read_text().strip()
 
 
