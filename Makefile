@@ -35,7 +35,7 @@ test-postgres: venv
 lint: venv
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
-	$(BIN)/mypy src/bcbridge/auth src/bcbridge/conf.py src/bcbridge/crypto.py src/bcbridge/exceptions.py
+	$(BIN)/mypy src/bcbridge/auth src/bcbridge/http src/bcbridge/odata src/bcbridge/push src/bcbridge/conf.py src/bcbridge/crypto.py src/bcbridge/exceptions.py
 
 demo: venv
 	BCBRIDGE_HOME=$(CURDIR)/var/demo $(BIN)/bcbridge demo

@@ -11,7 +11,12 @@ def _management_forms(*prefixes):
     return {
         f"{prefix}-{field}": value
         for prefix in prefixes
-        for field, value in (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"), ("MIN_NUM_FORMS", "0"), ("MAX_NUM_FORMS", "1000"))
+        for field, value in (
+            ("TOTAL_FORMS", "0"),
+            ("INITIAL_FORMS", "0"),
+            ("MIN_NUM_FORMS", "0"),
+            ("MAX_NUM_FORMS", "1000"),
+        )
     }
 
 
@@ -28,9 +33,17 @@ def test_change_page_shows_sections_and_masks_the_secret(admin_client, connectio
 def test_saving_without_a_secret_keeps_the_stored_one(admin_client, connection, bc_emulator):
     url = reverse("admin:bcbridge_connection_change", args=[connection.pk])
     data = {
-        "name": connection.name, "enabled": "on", "api_url": connection.api_url, "authority_url": connection.authority_url,
-        "tenant": connection.tenant, "environment": "sandbox", "client_id": connection.client_id,
-        "client_secret": "", "grant_type": "client_credentials", "redirect_uri": "", "scopes": "",
+        "name": connection.name,
+        "enabled": "on",
+        "api_url": connection.api_url,
+        "authority_url": connection.authority_url,
+        "tenant": connection.tenant,
+        "environment": "sandbox",
+        "client_id": connection.client_id,
+        "client_secret": "",
+        "grant_type": "client_credentials",
+        "redirect_uri": "",
+        "scopes": "",
         **_management_forms("companies", "endpoints"),
     }
     response = admin_client.post(url, data)
@@ -41,11 +54,20 @@ def test_saving_without_a_secret_keeps_the_stored_one(admin_client, connection, 
 
 
 def test_client_credentials_without_secret_is_refused(admin_client, db):
-    response = admin_client.post(reverse("admin:bcbridge_connection_add"), {
-        "name": "x", "enabled": "on", "api_url": "https://api.businesscentral.dynamics.com",
-        "authority_url": "https://login.microsoftonline.com", "tenant": "t", "environment": "production",
-        "client_id": "c", "client_secret": "", "grant_type": "client_credentials",
-    })
+    response = admin_client.post(
+        reverse("admin:bcbridge_connection_add"),
+        {
+            "name": "x",
+            "enabled": "on",
+            "api_url": "https://api.businesscentral.dynamics.com",
+            "authority_url": "https://login.microsoftonline.com",
+            "tenant": "t",
+            "environment": "production",
+            "client_id": "c",
+            "client_secret": "",
+            "grant_type": "client_credentials",
+        },
+    )
     assert response.status_code == 200
     assert "needs the app" in response.content.decode()
     assert not Connection.objects.exists()

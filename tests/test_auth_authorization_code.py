@@ -62,9 +62,13 @@ def test_forged_state_is_rejected(admin_client, delegated_connection, bc_emulato
     delegated_connection.refresh_from_db()
     assert delegated_connection.token is None
     # the genuine state still works once, and only once
-    genuine = admin_client.get(reverse("bcbridge:oauth-callback"), {"code": query["code"][0], "state": query["state"][0]})
+    genuine = admin_client.get(
+        reverse("bcbridge:oauth-callback"), {"code": query["code"][0], "state": query["state"][0]}
+    )
     assert genuine.status_code == 200
-    replay = admin_client.get(reverse("bcbridge:oauth-callback"), {"code": query["code"][0], "state": query["state"][0]})
+    replay = admin_client.get(
+        reverse("bcbridge:oauth-callback"), {"code": query["code"][0], "state": query["state"][0]}
+    )
     assert replay.status_code == 400
 
 

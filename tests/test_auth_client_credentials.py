@@ -17,11 +17,22 @@ from bcbridge.sync.companies import load_companies
 def test_connect_command_acquires_token_and_loads_companies(db, bc_emulator, emulator_transport, capsys):
     config = bc_emulator.config
     call_command(
-        "connect", "cronus",
-        "--api-url", config.base_url, "--authority", config.base_url,
-        "--tenant", config.tenant, "--environment", config.environment,
-        "--client-id", config.client_id, "--client-secret", config.client_secret,
-        "--grant", "client_credentials",
+        "connect",
+        "cronus",
+        "--api-url",
+        config.base_url,
+        "--authority",
+        config.base_url,
+        "--tenant",
+        config.tenant,
+        "--environment",
+        config.environment,
+        "--client-id",
+        config.client_id,
+        "--client-secret",
+        config.client_secret,
+        "--grant",
+        "client_credentials",
     )
     connection = Connection.objects.get(name="cronus")
     assert connection.current_token_status() == TokenStatus.VALID
@@ -104,7 +115,9 @@ def test_load_companies_marks_vanished_ones(connection):
     assert (gone.present, gone.selected) == (False, False)
 
 
-def test_app_not_allowed_in_environment_raises_after_one_refresh(connection, bc_emulator, emulator_transport, monkeypatch):
+def test_app_not_allowed_in_environment_raises_after_one_refresh(
+    connection, bc_emulator, emulator_transport, monkeypatch
+):
     from bcbridge.emulator.errors import BCError
 
     def refuse(request):

@@ -12,8 +12,14 @@ from bcbridge.models import Connection, OutboxMessage, WebhookDelivery
 def test_demo_once_runs_every_step(capsys):
     call_command("demo", "--once", "--port", "0", "--emulator-port", "0", "--scale", "0.3")
     out = capsys.readouterr().out
-    for step in ("full sync", "webhooks subscribed", "BC activity via webhooks", "sales orders pushed",
-                 "reconcile", "each pushed order once in BC"):
+    for step in (
+        "full sync",
+        "webhooks subscribed",
+        "BC activity via webhooks",
+        "sales orders pushed",
+        "reconcile",
+        "each pushed order once in BC",
+    ):
         assert step in out
     assert "failed" not in out
     assert "mirror equals BC" in out

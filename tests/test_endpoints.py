@@ -46,7 +46,9 @@ def test_placeholder_values_are_encoded_not_injected(loaded):
         bc.call("GET_ITEM", id="00000000-0000-0000-0000-000000000001)/../../../companies(x")
 
 
-@pytest.mark.parametrize("template", ["http://evil.test/steal", "//evil.test/x", "../../../../other/api", "%2e%2e/%2e%2e/%2e%2e/x"])
+@pytest.mark.parametrize(
+    "template", ["http://evil.test/steal", "//evil.test/x", "../../../../other/api", "%2e%2e/%2e%2e/%2e%2e/x"]
+)
 def test_templates_leaving_the_environment_are_refused(loaded, emulator_transport, template):
     _endpoint(loaded, "BAD", url_template=template)
     before = sum(emulator_transport.counts.values())
@@ -58,16 +60,29 @@ def test_templates_leaving_the_environment_are_refused(loaded, emulator_transpor
 def test_unknown_and_disabled_codes_say_what_to_do(loaded):
     _endpoint(loaded, "OFF", enabled=False)
     bc = bcbridge.connect(loaded.name)
-    with pytest.raises(ConfigurationError, match="No endpoint 'NOPE'.*known: OFF"):
+    with pytest.raises(ConfigurationError, match=r"No endpoint 'NOPE'.*known: OFF"):
         bc.call("NOPE")
     with pytest.raises(ConfigurationError, match="disabled"):
         bc.call("OFF")
 
 
 def test_codeunit_action_and_custom_api_endpoints(loaded):
-    _endpoint(loaded, "GET_SALES_ORDER_NO", kind="unbound_action", method="POST", url_template="APICodeunits_GetNextSalesOrderNo")
-    _endpoint(loaded, "WHSE_SHIPMENTS", kind="custom_api", publisher="contoso", group="warehouse", version="v1.0",
-              url_template="warehouseShipments")
+    _endpoint(
+        loaded,
+        "GET_SALES_ORDER_NO",
+        kind="unbound_action",
+        method="POST",
+        url_template="APICodeunits_GetNextSalesOrderNo",
+    )
+    _endpoint(
+        loaded,
+        "WHSE_SHIPMENTS",
+        kind="custom_api",
+        publisher="contoso",
+        group="warehouse",
+        version="v1.0",
+        url_template="warehouseShipments",
+    )
     bc = bcbridge.connect(loaded.name)
     first = bc.call("GET_SALES_ORDER_NO")["value"]
     second = bc.call("GET_SALES_ORDER_NO")["value"]
@@ -82,8 +97,21 @@ def test_web_service_endpoint_uses_the_company_name(loaded):
 
 
 def test_cli_add_list_and_call(loaded, capsys):
-    call_command("endpoints", "add", "TOP_CUSTOMERS", "--connection", loaded.name, "--kind", "api",
-                 "--method", "GET", "--url", "customers?$top=2", "--name", "Two customers")
+    call_command(
+        "endpoints",
+        "add",
+        "TOP_CUSTOMERS",
+        "--connection",
+        loaded.name,
+        "--kind",
+        "api",
+        "--method",
+        "GET",
+        "--url",
+        "customers?$top=2",
+        "--name",
+        "Two customers",
+    )
     call_command("endpoints", "list", "--connection", loaded.name)
     assert "TOP_CUSTOMERS" in capsys.readouterr().out
     call_command("call", "TOP_CUSTOMERS", "--connection", loaded.name)
@@ -141,7 +169,7 @@ def test_company_selection_errors_are_clear(connection):
     load_companies(connection)
     bc = bcbridge.connect(connection.name)
     with pytest.raises(ConfigurationError, match="select exactly one"):
-        bc.items
+        _ = bc.items
     with pytest.raises(ConfigurationError, match="No company 'Nowhere'"):
         bc.company("Nowhere")
     assert bc.company("CRONUS US").company_id

@@ -41,7 +41,9 @@ def _database_url() -> str:
 def test_two_processes_together_stay_under_the_limits(tmp_path):
     env = {**os.environ, "DATABASE_URL": _database_url(), "BCBRIDGE_HOME": str(tmp_path)}
     workers = [
-        subprocess.Popen([sys.executable, "-c", WORKER], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for _ in range(2)
     ]
     spans = []

@@ -20,11 +20,13 @@ def check_settings(app_configs: Any = None, **_: Any) -> list[checks.CheckMessag
         if settings.ENCRYPTION_KEYS:
             crypto.encrypt("check")
         else:
-            return [checks.Error(
-                "settings.BCBRIDGE['ENCRYPTION_KEYS'] is empty.",
-                hint="Generate one with `bcbridge generate_key` and set BCBRIDGE_ENCRYPTION_KEYS.",
-                id="bcbridge.E001",
-            )]
+            return [
+                checks.Error(
+                    "settings.BCBRIDGE['ENCRYPTION_KEYS'] is empty.",
+                    hint="Generate one with `bcbridge generate_key` and set BCBRIDGE_ENCRYPTION_KEYS.",
+                    id="bcbridge.E001",
+                )
+            ]
     except ConfigurationError as exc:
         return [checks.Error(str(exc), id="bcbridge.E002")]
     return []

@@ -120,9 +120,7 @@ class BCAPIError(BCBridgeError):
         self.url = url
         self.request_id = request_id
         self.retry_after = retry_after
-        super().__init__(
-            f"{status} {code or 'error'}: {message} ({method} {url}, client-request-id {request_id})"
-        )
+        super().__init__(f"{status} {code or 'error'}: {message} ({method} {url}, client-request-id {request_id})")
 
 
 class BadRequest(BCAPIError, FatalError):

@@ -13,7 +13,9 @@ _PATTERNS = [
     (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
     # form or query parameters that carry secrets
     (
-        re.compile(r"(?i)\b(client_secret|refresh_token|access_token|code_verifier|code|password|clientState)=([^&\s]+)"),
+        re.compile(
+            r"(?i)\b(client_secret|refresh_token|access_token|code_verifier|code|password|clientState)=([^&\s]+)"
+        ),
         r"\1=[redacted]",
     ),
     (

@@ -42,7 +42,10 @@ class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Connection
-        fields = "__all__"
+        fields = (
+            "name", "enabled", "api_url", "authority_url", "tenant", "environment",
+            "client_id", "client_secret", "grant_type", "redirect_uri", "scopes",
+        )
 
     def clean_client_secret(self) -> str:
         value: str = self.cleaned_data.get("client_secret", "")
@@ -83,8 +86,19 @@ class ConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "Integration information",
             {
                 "fields": (
-                    "name", "enabled", "api_url", "authority_url", "tenant", "environment",
-                    "client_id", "secret_display", "client_secret", "grant_type", "redirect_uri", "callback_hint", "scopes",
+                    "name",
+                    "enabled",
+                    "api_url",
+                    "authority_url",
+                    "tenant",
+                    "environment",
+                    "client_id",
+                    "secret_display",
+                    "client_secret",
+                    "grant_type",
+                    "redirect_uri",
+                    "callback_hint",
+                    "scopes",
                 )
             },
         ),
@@ -101,7 +115,9 @@ class ConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         status = obj.current_token_status()
         return format_html(
             '<strong class="bcbridge-status" data-status="{}" style="color:{}">● {}</strong>',
-            status, _STATUS_COLOURS[TokenStatus(status)], TokenStatus(status).label,
+            status,
+            _STATUS_COLOURS[TokenStatus(status)],
+            TokenStatus(status).label,
         )
 
     @admin.display(description="current client secret")
@@ -149,22 +165,33 @@ class ConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 reverse("admin:bcbridge_connection_test", args=[obj.pk]),
             ),
         ]
-        return format_html("{}<p>{}</p>", self.status_badge(obj), format_html(" ".join(["{}"] * len(buttons)), *buttons))
+        return format_html(
+            "{}<p>{}</p>", self.status_badge(obj), format_html(" ".join(["{}"] * len(buttons)), *buttons)
+        )
 
     @admin.display(description="token")
     def token_details(self, obj: Connection) -> str:
         if not obj.pk:
             return "—"
         rows = [
-            ("expires", obj.token_expires_at and timezone.localtime(obj.token_expires_at).strftime("%Y-%m-%d %H:%M:%S %Z")),
-            ("last refreshed", obj.token_refreshed_at and timezone.localtime(obj.token_refreshed_at).strftime("%Y-%m-%d %H:%M:%S %Z")),
+            (
+                "expires",
+                obj.token_expires_at and timezone.localtime(obj.token_expires_at).strftime("%Y-%m-%d %H:%M:%S %Z"),
+            ),
+            (
+                "last refreshed",
+                obj.token_refreshed_at and timezone.localtime(obj.token_refreshed_at).strftime("%Y-%m-%d %H:%M:%S %Z"),
+            ),
             ("authorized by", obj.authorized_by),
             ("refresh token", "stored (encrypted)" if obj.token and obj.token.get("refresh_token") else "none"),
             ("reason", obj.status_reason),
         ]
         return format_html(
             "<table>{}</table>",
-            format_html("".join(["<tr><th>{}</th><td>{}</td></tr>"] * len(rows)), *[v for row in rows for v in (row[0], row[1] or "—")]),
+            format_html(
+                "".join(["<tr><th>{}</th><td>{}</td></tr>"] * len(rows)),
+                *[v for row in rows for v in (row[0], row[1] or "—")],
+            ),
         )
 
     def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
@@ -177,8 +204,16 @@ class ConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return [
             path("<int:pk>/authorize/", wrap(self.authorize_view), name="bcbridge_connection_authorize"),
             path("<int:pk>/acquire/", wrap(require_POST(self.acquire_view)), name="bcbridge_connection_acquire"),
-            path("<int:pk>/deauthorize/", wrap(require_POST(self.deauthorize_view)), name="bcbridge_connection_deauthorize"),
-            path("<int:pk>/load-companies/", wrap(require_POST(self.load_companies_view)), name="bcbridge_connection_load_companies"),
+            path(
+                "<int:pk>/deauthorize/",
+                wrap(require_POST(self.deauthorize_view)),
+                name="bcbridge_connection_deauthorize",
+            ),
+            path(
+                "<int:pk>/load-companies/",
+                wrap(require_POST(self.load_companies_view)),
+                name="bcbridge_connection_load_companies",
+            ),
             path("<int:pk>/test/", wrap(require_POST(self.test_view)), name="bcbridge_connection_test"),
             *super().get_urls(),
         ]
@@ -257,7 +292,17 @@ class CompanyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ("connection", "selected", "present")
     list_editable = ("selected",)
     search_fields = ("name", "display_name", "bc_id")
-    readonly_fields = ("connection", "bc_id", "name", "display_name", "business_profile_id", "system_version", "present", "raw", "loaded_at")
+    readonly_fields = (
+        "connection",
+        "bc_id",
+        "name",
+        "display_name",
+        "business_profile_id",
+        "system_version",
+        "present",
+        "raw",
+        "loaded_at",
+    )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -32,7 +32,9 @@ class ApiEndpointInline(admin.TabularInline):  # type: ignore[type-arg]
     def try_it(self, obj: ApiEndpoint) -> str:
         if not obj.pk:
             return ""
-        return format_html('<a class="button" href="{}">Try it</a>', reverse("admin:bcbridge_apiendpoint_try", args=[obj.pk]))
+        return format_html(
+            '<a class="button" href="{}">Try it</a>', reverse("admin:bcbridge_apiendpoint_try", args=[obj.pk])
+        )
 
 
 @admin.register(ApiEndpoint)
@@ -85,7 +87,16 @@ def _try(endpoint: ApiEndpoint, payload_text: str, company: str | None) -> dict[
 
 @admin.register(RequestLog)
 class RequestLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("created_at", "connection", "method", "status", "duration_ms", "response_bytes", "url", "request_id")
+    list_display = (
+        "created_at",
+        "connection",
+        "method",
+        "status",
+        "duration_ms",
+        "response_bytes",
+        "url",
+        "request_id",
+    )
     list_filter = ("connection", "method", "status")
     search_fields = ("url", "request_id")
     date_hierarchy = "created_at"

@@ -138,7 +138,9 @@ class TokenManager:
             )
         return PendingAuthorization(url=url, state=state, code_verifier=verifier, redirect_uri=redirect_uri)
 
-    def complete_authorization(self, code: str, code_verifier: str, redirect_uri: str, *, by: str = "") -> dict[str, Any]:
+    def complete_authorization(
+        self, code: str, code_verifier: str, redirect_uri: str, *, by: str = ""
+    ) -> dict[str, Any]:
         """Redeem an authorization code; store and return the token set.
 
         Raises:
@@ -148,8 +150,11 @@ class TokenManager:
         with _process_lock(self.connection_id), transaction.atomic():
             connection = Connection.objects.select_for_update().get(pk=self.connection_id)
             token = self._call_token_endpoint(
-                connection, grant_type="authorization_code", code=code,
-                code_verifier=code_verifier, redirect_uri=redirect_uri,
+                connection,
+                grant_type="authorization_code",
+                code=code,
+                code_verifier=code_verifier,
+                redirect_uri=redirect_uri,
             )
             connection.set_token(token, by=by)
             connection.authorized_at = connection.token_refreshed_at
@@ -175,13 +180,22 @@ class TokenManager:
                 token = self._request_new_token(connection, current)
             except (AuthorizationRequired, InvalidClientCredentials) as exc:
                 connection.clear_token(TokenStatus.NEEDS_AUTHORIZATION, str(exc))
-                connection.save(update_fields=["token", "token_expires_at", "token_status", "status_reason", "updated_at"])
+                connection.save(
+                    update_fields=["token", "token_expires_at", "token_status", "status_reason", "updated_at"]
+                )
                 failure = exc
             else:
                 connection.set_token(token)
-                connection.save(update_fields=[
-                    "token", "token_expires_at", "token_status", "status_reason", "token_refreshed_at", "updated_at",
-                ])
+                connection.save(
+                    update_fields=[
+                        "token",
+                        "token_expires_at",
+                        "token_status",
+                        "status_reason",
+                        "token_refreshed_at",
+                        "updated_at",
+                    ]
+                )
         if failure is not None:
             self._token = None
             raise failure
@@ -204,8 +218,11 @@ class TokenManager:
     def _discover(self, connection: Connection) -> OpenIDConfiguration:
         settings = get_settings()
         return discover(
-            connection.authority_url, connection.tenant, transport=self._transport,
-            timeout=settings.HTTP_TIMEOUT, max_age=settings.DISCOVERY_CACHE_SECONDS,
+            connection.authority_url,
+            connection.tenant,
+            transport=self._transport,
+            timeout=settings.HTTP_TIMEOUT,
+            max_age=settings.DISCOVERY_CACHE_SECONDS,
         )
 
     def _client(self, connection: Connection, **kwargs: Any) -> OAuth2Client:

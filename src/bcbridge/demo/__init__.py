@@ -20,6 +20,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import transaction
 
+from bcbridge.demo.activity import Activity, simulate
+from bcbridge.demo.site_server import SiteServer
 from bcbridge.emulator import Emulator, EmulatorConfig
 from bcbridge.emulator.server import EmulatorServer
 from bcbridge.entities import BC
@@ -33,9 +35,6 @@ from bcbridge.sync.notifications import DeliveryWorker
 from bcbridge.sync.reconcile import reconcile
 from bcbridge.sync.registry import mirror_for
 from bcbridge.sync.webhooks import enable, maintain
-
-from bcbridge.demo.activity import Activity, simulate
-from bcbridge.demo.site_server import SiteServer
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USER", "MainJob", "Step"]
 
@@ -105,10 +104,16 @@ class MainJob:
         assert self.emulator is not None and self.emulator_server is not None
         config, url = self.emulator.config, self.emulator_server.url
         common = {
-            "api_url": url, "authority_url": url, "tenant": config.tenant, "environment": config.environment,
-            "client_id": config.client_id, "client_secret": config.client_secret,
+            "api_url": url,
+            "authority_url": url,
+            "tenant": config.tenant,
+            "environment": config.environment,
+            "client_id": config.client_id,
+            "client_secret": config.client_secret,
         }
-        Connection.objects.update_or_create(name="demo-user", defaults={**common, "grant_type": GrantType.AUTHORIZATION_CODE})
+        Connection.objects.update_or_create(
+            name="demo-user", defaults={**common, "grant_type": GrantType.AUTHORIZATION_CODE}
+        )
         self.connection, _ = Connection.objects.update_or_create(
             name="demo", defaults={**common, "grant_type": GrantType.CLIENT_CREDENTIALS}
         )
@@ -119,7 +124,11 @@ class MainJob:
         except BCBridgeError as exc:
             return self.step("connect (client credentials)", False, str(exc))
         self.company = next(c for c in companies if c.selected)
-        return self.step("connect (client credentials)", True, f"token acquired; {len(companies)} companies, {self.company.name} selected")
+        return self.step(
+            "connect (client credentials)",
+            True,
+            f"token acquired; {len(companies)} companies, {self.company.name} selected",
+        )
 
     def full_sync(self) -> bool:
         assert self.connection is not None
@@ -133,7 +142,9 @@ class MainJob:
         enable(self.connection, WEBHOOK_SETS)
         report = maintain(self.connection, notification_url_base=self.site.url)
         detail = f"{report.count('created')} subscriptions created ({', '.join(WEBHOOK_SETS)})"
-        return self.step("webhooks subscribed", report.ok, detail + ("; " + "; ".join(report.notes) if report.notes else ""))
+        return self.step(
+            "webhooks subscribed", report.ok, detail + ("; " + "; ".join(report.notes) if report.notes else "")
+        )
 
     def bc_activity(self) -> Activity:
         assert self.emulator is not None and self.company is not None
@@ -143,7 +154,9 @@ class MainJob:
         processed = self._wait_for_deliveries(before)
         arrived = WebhookDelivery.objects.count() - before
         done = WebhookDelivery.objects.filter(status=DeliveryStatus.PROCESSED).count()
-        self.step("BC activity via webhooks", processed, f"{activity}; {arrived} deliveries received, {done} processed in all")
+        self.step(
+            "BC activity via webhooks", processed, f"{activity}; {arrived} deliveries received, {done} processed in all"
+        )
         return activity
 
     def push_orders(self) -> bool:
@@ -157,7 +170,9 @@ class MainJob:
             self.pushed.append(order["external_document_number"])
         result = drain(connection=self.connection)
         detail = f"{result.sent} sent, {result.parked} parked, {result.retried} to retry"
-        return self.step("sales orders pushed through the outbox", result.sent == len(feed) and not result.parked, detail)
+        return self.step(
+            "sales orders pushed through the outbox", result.sent == len(feed) and not result.parked, detail
+        )
 
     def verify(self) -> bool:
         """Reconcile every synced set and check each pushed order exists exactly once in BC."""
@@ -166,12 +181,19 @@ class MainJob:
         self._wait_for_deliveries(None)
         sync(self.connection)  # incremental: the safety net behind the webhooks
         report = reconcile(self.connection, fix=False)
-        differences = [f"{r.entity_set}: {r.missing} missing, {r.extra} extra, {r.stale} stale" for r in report.runs if r.missing or r.extra or r.stale]
+        differences = [
+            f"{r.entity_set}: {r.missing} missing, {r.extra} extra, {r.stale} stale"
+            for r in report.runs
+            if r.missing or r.extra or r.stale
+        ]
         clean = report.ok and not differences
         self.step("reconcile", clean, "mirror equals BC" if clean else "; ".join(differences) or "failed")
         with BC(self.connection) as bc:
             orders = bc.company(str(self.company.bc_id)).salesOrders
-            counts = {number: len(list(orders.list(filter=F("externalDocumentNumber") == number, select=["id"]))) for number in self.pushed}
+            counts = {
+                number: len(list(orders.list(filter=F("externalDocumentNumber") == number, select=["id"])))
+                for number in self.pushed
+            }
         once = all(n == 1 for n in counts.values())
         return self.step("each pushed order once in BC", once, ", ".join(f"{k}: {v}" for k, v in counts.items()))
 

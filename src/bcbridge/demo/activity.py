@@ -43,17 +43,28 @@ def simulate(emulator: Emulator, company_id: str, *, seed: int = 7, rounds: int 
     customers = _records(emulator, company_id, "customers", 20)
     for round_no in range(rounds):
         for i in range(3):
-            emulator.bc.create(company_id, "items", {
-                "displayName": f"DEMO Desk {round_no}-{i}, walnut", "type": "Inventory",
-                "unitPrice": round(rng.uniform(100, 900), 2), "baseUnitOfMeasureCode": "PCS",
-            })
+            emulator.bc.create(
+                company_id,
+                "items",
+                {
+                    "displayName": f"DEMO Desk {round_no}-{i}, walnut",
+                    "type": "Inventory",
+                    "unitPrice": round(rng.uniform(100, 900), 2),
+                    "baseUnitOfMeasureCode": "PCS",
+                },
+            )
             activity.add("items created")
         for item in rng.sample(items, 5):
-            emulator.bc.change(company_id, "items", item["id"], {"unitPrice": round(item["unitPrice"] * rng.uniform(0.9, 1.2), 2)})
+            emulator.bc.change(
+                company_id, "items", item["id"], {"unitPrice": round(item["unitPrice"] * rng.uniform(0.9, 1.2), 2)}
+            )
             activity.add("prices changed")
         for _ in range(2):
             customer = rng.choice(customers)
-            lines = [{"lineType": "Item", "itemId": item["id"], "quantity": rng.randint(1, 5)} for item in rng.sample(items, 3)]
+            lines = [
+                {"lineType": "Item", "itemId": item["id"], "quantity": rng.randint(1, 5)}
+                for item in rng.sample(items, 3)
+            ]
             emulator.bc.create(company_id, "salesInvoices", {"customerId": customer["id"], "salesInvoiceLines": lines})
             activity.add("sales invoices with lines")
         if _ship_an_order(emulator, company_id, skip=round_no):

@@ -26,7 +26,9 @@ class SiteServer:
 
     def start(self) -> SiteServer:
         application = StaticFilesHandler(get_wsgi_application())  # admin CSS/JS without collectstatic
-        self._server = create_server(application, host=self.host, port=self.port, threads=self.threads, ident="bcbridge")
+        self._server = create_server(
+            application, host=self.host, port=self.port, threads=self.threads, ident="bcbridge"
+        )
         self.port = self._server.effective_port
         self.url = f"http://{self.host}:{self.port}"
         self._thread = threading.Thread(target=self._server.run, name="bcbridge-site", daemon=True)

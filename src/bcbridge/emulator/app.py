@@ -71,7 +71,9 @@ class Emulator:
             match = _IDENTITY_PATH.match(path)
             if match:
                 return self.identity.handle(request, match["tenant"], match["endpoint"])
-            return bc_error_response(404, "BadRequest_ResourceNotFound", f"Resource not found for the segment '{path}'.")
+            return bc_error_response(
+                404, "BadRequest_ResourceNotFound", f"Resource not found for the segment '{path}'."
+            )
         except BCError as error:
             return error.response()
         except Exception:  # a bug in the emulator must still answer like a server would

@@ -17,7 +17,9 @@ def json_response(
     body: object, status: int = 200, headers: dict[str, str] | None = None, *, odata: bool = True
 ) -> Response:
     """Serialise ``body`` with orjson; OData responses carry ``OData-Version: 4.0``."""
-    response = Response(orjson.dumps(body), status=status, content_type=ODATA_JSON if odata else "application/json; charset=utf-8")
+    response = Response(
+        orjson.dumps(body), status=status, content_type=ODATA_JSON if odata else "application/json; charset=utf-8"
+    )
     if odata:
         response.headers["OData-Version"] = "4.0"
     for key, value in (headers or {}).items():
@@ -59,9 +61,7 @@ def bc_error_response(
     return json_response(error.body(correlation_id), status=status, headers=headers)
 
 
-def entra_error_response(
-    error: str, aadsts: int, description: str, now: datetime, status: int = 400
-) -> Response:
+def entra_error_response(error: str, aadsts: int, description: str, now: datetime, status: int = 400) -> Response:
     """An Entra ID token-endpoint error (API-FACTS §1.5).
 
     ``error_description`` starts with ``AADSTS<code>: `` and ends with trace and correlation

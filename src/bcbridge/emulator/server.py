@@ -59,8 +59,14 @@ class _Server(TcpWSGIServer):  # type: ignore[misc]
 
 def _bind(emulator: Emulator, host: str, port: int, threads: int) -> tuple[_Server, str]:
     adjustments = Adjustments(
-        host=host, port=port, threads=threads, ident="bcbridge-emulator", channel_timeout=120,
-        connection_limit=1000, expose_tracebacks=False, clear_untrusted_proxy_headers=True,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="bcbridge-emulator",
+        channel_timeout=120,
+        connection_limit=1000,
+        expose_tracebacks=False,
+        clear_untrusted_proxy_headers=True,
     )
     server = _Server(emulator, adj=adjustments, sockinfo=adjustments.listen[0])
     bound_host = f"[{host}]" if ":" in host else host
@@ -83,7 +89,9 @@ class EmulatorServer:
         connections_accepted: TCP connections accepted so far (keep-alive shows as few).
     """
 
-    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_THREADS) -> None:
+    def __init__(
+        self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_THREADS
+    ) -> None:
         self.emulator = emulator
         self.host = host
         self.port = port
@@ -141,7 +149,9 @@ def _count_accepts(server: _Server) -> None:
     server.handle_accept = counting
 
 
-def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0, ready: Any = None, threads: int = DEFAULT_THREADS) -> None:
+def serve(
+    emulator: Emulator, host: str = "127.0.0.1", port: int = 0, ready: Any = None, threads: int = DEFAULT_THREADS
+) -> None:
     """Serve until interrupted (``KeyboardInterrupt``/``SystemExit`` end it cleanly).
 
     Args:

@@ -46,7 +46,9 @@ class CompanyScope:
     def __getattr__(self, name: str) -> EntitySetClient:
         if name in catalog():
             return self.entity_set(name)
-        raise AttributeError(f"{name!r} is not an API v2.0 entity set; use .entity_set({name!r}, publisher=..., group=...)")
+        raise AttributeError(
+            f"{name!r} is not an API v2.0 entity set; use .entity_set({name!r}, publisher=..., group=...)"
+        )
 
 
 class BC:
@@ -85,7 +87,9 @@ class BC:
         connection = Connection.objects.filter(name=name).first()
         if connection is None:
             names = ", ".join(Connection.objects.values_list("name", flat=True)) or "none yet"
-            raise ConfigurationError(f"No connection named {name!r} (known: {names}). Create it with `bcbridge connect`.")
+            raise ConfigurationError(
+                f"No connection named {name!r} (known: {names}). Create it with `bcbridge connect`."
+            )
         if not connection.enabled:
             raise ConfigurationError(f"Connection {name!r} is disabled; enable it in the admin.")
         return cls(connection)
@@ -168,9 +172,16 @@ class BC:
 
     def _log(self, record: RequestRecord) -> None:
         RequestLog.objects.create(
-            connection_id=self.connection.pk, method=record.method, url=record.url[:4000], status=record.status,
-            duration_ms=record.duration_ms, request_bytes=record.request_bytes, response_bytes=record.response_bytes,
-            request_id=record.request_id, attempt=record.attempt, error=record.error[:120],
+            connection_id=self.connection.pk,
+            method=record.method,
+            url=record.url[:4000],
+            status=record.status,
+            duration_ms=record.duration_ms,
+            request_bytes=record.request_bytes,
+            response_bytes=record.response_bytes,
+            request_id=record.request_id,
+            attempt=record.attempt,
+            error=record.error[:120],
         )
 
     def close(self) -> None:

@@ -29,7 +29,9 @@ def find_endpoint(bc: BC, code: str) -> ApiEndpoint:
             "Add it in the admin or with `bcbridge endpoints add`."
         )
     if not endpoint.enabled:
-        raise ConfigurationError(f"Endpoint {code!r} of connection {bc.connection.name!r} is disabled; enable it in the admin.")
+        raise ConfigurationError(
+            f"Endpoint {code!r} of connection {bc.connection.name!r} is disabled; enable it in the admin."
+        )
     return endpoint
 
 

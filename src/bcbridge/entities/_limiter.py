@@ -90,6 +90,4 @@ def limiter_for(connection: Connection) -> RateLimiter | None:
         if not settings.REDIS_URL:
             raise ConfigurationError("settings.BCBRIDGE['RATE_LIMITER'] is 'redis' but 'REDIS_URL' is empty.")
         return RedisRateLimiter(settings.REDIS_URL, key, **sizes)  # type: ignore[arg-type]
-    raise ConfigurationError(
-        f"settings.BCBRIDGE['RATE_LIMITER'] = {kind!r}: use auto, redis, database, local or off."
-    )
+    raise ConfigurationError(f"settings.BCBRIDGE['RATE_LIMITER'] = {kind!r}: use auto, redis, database, local or off.")

@@ -15,12 +15,32 @@ from typing import Any
 __all__ = ["WEBHOOK_ENTITY_SETS", "EntitySetSpec", "FieldSpec", "catalog", "spec"]
 
 #: Entity sets BC sends webhook notifications for (API-FACTS §6.3).
-WEBHOOK_ENTITY_SETS = frozenset({
-    "accounts", "companyInformation", "countriesRegions", "currencies", "customerPaymentJournals",
-    "customers", "dimensions", "employees", "generalLedgerEntries", "itemCategories", "items",
-    "journals", "paymentMethods", "paymentTerms", "purchaseInvoices", "salesCreditMemos",
-    "salesInvoices", "salesOrders", "salesQuotes", "shipmentMethods", "unitsOfMeasure", "vendors",
-})
+WEBHOOK_ENTITY_SETS = frozenset(
+    {
+        "accounts",
+        "companyInformation",
+        "countriesRegions",
+        "currencies",
+        "customerPaymentJournals",
+        "customers",
+        "dimensions",
+        "employees",
+        "generalLedgerEntries",
+        "itemCategories",
+        "items",
+        "journals",
+        "paymentMethods",
+        "paymentTerms",
+        "purchaseInvoices",
+        "salesCreditMemos",
+        "salesInvoices",
+        "salesOrders",
+        "salesQuotes",
+        "shipmentMethods",
+        "unitsOfMeasure",
+        "vendors",
+    }
+)
 
 #: Bound actions per entity set (API-FACTS §2.4).
 BOUND_ACTIONS: dict[str, tuple[str, ...]] = {

@@ -60,7 +60,9 @@ class EntitySetClient:
             query = query.top(top)
         return query
 
-    def list(self, filter: Filter | str | None = None, *, page_size: int | None = None, **options: Any) -> Iterator[dict[str, Any]]:
+    def list(
+        self, filter: Filter | str | None = None, *, page_size: int | None = None, **options: Any
+    ) -> Iterator[dict[str, Any]]:
         """Every matching entity, fetched lazily page by page (follows ``@odata.nextLink``).
 
         Args:
@@ -70,7 +72,9 @@ class EntitySetClient:
         """
         return iter_records(self.bc.client, self.url, self.query(filter, **options), page_size)
 
-    def pages(self, filter: Filter | str | None = None, *, page_size: int | None = None, **options: Any) -> Iterator[dict[str, Any]]:
+    def pages(
+        self, filter: Filter | str | None = None, *, page_size: int | None = None, **options: Any
+    ) -> Iterator[dict[str, Any]]:
         """Like :meth:`list` but yields whole pages (``{"value": [...], "@odata.nextLink"?}``)."""
         return iter_pages(self.bc.client, self.url, self.query(filter, **options), page_size)
 

@@ -48,11 +48,15 @@ class Connection(models.Model):
         "API base URL", default=_default_api_url, help_text="BC API host, e.g. https://api.businesscentral.dynamics.com"
     )
     authority_url = models.URLField(
-        "authority URL", default=_default_authority, help_text="Entra ID authority, e.g. https://login.microsoftonline.com"
+        "authority URL",
+        default=_default_authority,
+        help_text="Entra ID authority, e.g. https://login.microsoftonline.com",
     )
     tenant = models.CharField(max_length=255, help_text="Entra tenant id (GUID) or a verified domain name.")
     environment = models.CharField(max_length=100, default="production", help_text="BC environment name.")
-    client_id = models.CharField("client id", max_length=100, help_text="Application (client) id of the app registration.")
+    client_id = models.CharField(
+        "client id", max_length=100, help_text="Application (client) id of the app registration."
+    )
     client_secret = EncryptedTextField("client secret", blank=True, help_text="Stored encrypted; never shown in full.")
     grant_type = models.CharField(max_length=32, choices=GrantType.choices, default=GrantType.CLIENT_CREDENTIALS)
     redirect_uri = models.URLField(
@@ -112,9 +116,7 @@ class Connection(models.Model):
         """Store a token set from Entra (does not save)."""
         self.token = token
         expires_at = token.get("expires_at")
-        self.token_expires_at = (
-            datetime.fromtimestamp(float(expires_at), tz=UTC) if expires_at else None
-        )
+        self.token_expires_at = datetime.fromtimestamp(float(expires_at), tz=UTC) if expires_at else None
         self.token_status = TokenStatus.VALID
         self.status_reason = ""
         self.token_refreshed_at = timezone.now()

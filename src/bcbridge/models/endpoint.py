@@ -49,7 +49,8 @@ class ApiEndpoint(models.Model):
     kind = models.CharField(max_length=20, choices=EndpointKind.choices, default=EndpointKind.API)
     method = models.CharField(max_length=10, choices=HttpMethod.choices, default=HttpMethod.GET)
     url_template = models.CharField(
-        "relative URL", max_length=1000,
+        "relative URL",
+        max_length=1000,
         help_text="Relative to the kind's base, e.g. items?$filter=number eq '{number}' or "
         "GetNextSalesOrderNo for a codeunit action of service APICodeunits: APICodeunits_GetNextSalesOrderNo.",
     )
@@ -59,7 +60,9 @@ class ApiEndpoint(models.Model):
     company_scoped = models.BooleanField(
         default=True, help_text="API kinds: the URL lives under companies({company_id})."
     )
-    default_query = models.JSONField(default=dict, blank=True, help_text='Query options sent on every call, e.g. {"$top": 50}.')
+    default_query = models.JSONField(
+        default=dict, blank=True, help_text='Query options sent on every call, e.g. {"$top": 50}.'
+    )
     enabled = models.BooleanField(default=True)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -22,6 +22,9 @@ class RateLimitHit(models.Model):
     bucket = models.ForeignKey(RateLimitBucket, on_delete=models.CASCADE, related_name="hits")
     at = models.FloatField(db_index=True)
 
+    def __str__(self) -> str:
+        return f"hit at {self.at:.3f}"
+
 
 class RateLimitLease(models.Model):
     """A concurrency slot in use until released or ``expires_at`` (a crashed holder frees it)."""
@@ -29,3 +32,6 @@ class RateLimitLease(models.Model):
     bucket = models.ForeignKey(RateLimitBucket, on_delete=models.CASCADE, related_name="leases")
     token = models.CharField(max_length=64, unique=True)
     expires_at = models.FloatField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"lease {self.token} until {self.expires_at:.3f}"

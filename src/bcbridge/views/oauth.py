@@ -70,8 +70,12 @@ def _pop_pending(request: HttpRequest, state: str) -> dict[str, Any] | None:
     return entry
 
 
-def _done(request: HttpRequest, connection: Connection | None, ok: bool, message: str, status: int = 200) -> HttpResponse:
-    change_url = reverse("admin:bcbridge_connection_change", args=[connection.pk]) if connection else reverse("admin:index")
+def _done(
+    request: HttpRequest, connection: Connection | None, ok: bool, message: str, status: int = 200
+) -> HttpResponse:
+    change_url = (
+        reverse("admin:bcbridge_connection_change", args=[connection.pk]) if connection else reverse("admin:index")
+    )
     response = render(
         request,
         "bcbridge/oauth_done.html",
@@ -90,12 +94,16 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     entry = _pop_pending(request, request.GET.get("state", ""))
     if entry is None:
         logger.warning("OAuth callback with an unknown or expired state rejected")
-        return _done(request, None, False, "This sign-in was not started here or has expired. Press Authorize again.", 400)
+        return _done(
+            request, None, False, "This sign-in was not started here or has expired. Press Authorize again.", 400
+        )
     connection = Connection.objects.filter(pk=entry["connection"]).first()
     if connection is None:
         return _done(request, None, False, "The connection no longer exists.", 400)
     if "error" in request.GET:
-        description = request.GET.get("error_description", "").splitlines()[0] if request.GET.get("error_description") else ""
+        description = (
+            request.GET.get("error_description", "").splitlines()[0] if request.GET.get("error_description") else ""
+        )
         return _done(request, connection, False, f"Sign-in failed: {request.GET['error']}. {description}".strip(), 400)
     code = request.GET.get("code", "")
     if not code:

@@ -29,7 +29,9 @@ class Command(BaseCommand):
         parser.add_argument("--client-secret", help="Stored encrypted.")
         parser.add_argument("--grant", choices=[g.value for g in GrantType])
         parser.add_argument("--redirect-uri", help="For the authorization code grant.")
-        parser.add_argument("--company", action="append", default=[], metavar="ID", help="Company id or name to select (repeatable).")
+        parser.add_argument(
+            "--company", action="append", default=[], metavar="ID", help="Company id or name to select (repeatable)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"]
@@ -41,8 +43,14 @@ class Command(BaseCommand):
                 raise CommandError(f"A new connection needs {' and '.join(missing)}.")
             connection = Connection(name=name)
         mapping = {
-            "api_url": "api_url", "authority": "authority_url", "tenant": "tenant", "environment": "environment",
-            "client_id": "client_id", "client_secret": "client_secret", "grant": "grant_type", "redirect_uri": "redirect_uri",
+            "api_url": "api_url",
+            "authority": "authority_url",
+            "tenant": "tenant",
+            "environment": "environment",
+            "client_id": "client_id",
+            "client_secret": "client_secret",
+            "grant": "grant_type",
+            "redirect_uri": "redirect_uri",
         }
         for option, field in mapping.items():
             if options[option] is not None:
@@ -57,7 +65,9 @@ class Command(BaseCommand):
         self.stdout.write(f"{'Created' if created else 'Updated'} connection {name!r}.")
         if connection.grant_type != GrantType.CLIENT_CREDENTIALS:
             if options["company"]:
-                connection.companies.filter(bc_id__in=[c for c in options["company"] if _is_uuid(c)]).update(selected=True)
+                connection.companies.filter(bc_id__in=[c for c in options["company"] if _is_uuid(c)]).update(
+                    selected=True
+                )
             self.stdout.write("Press Authorize on the connection in the admin to sign in and load its companies.")
             return
         try:

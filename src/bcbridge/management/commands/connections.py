@@ -21,12 +21,19 @@ class Command(BaseCommand):
         for connection in Connection.objects.prefetch_related("companies"):
             status = TokenStatus(connection.current_token_status())
             companies = "\n".join(
-                f"{'*' if c.selected else ' '} {c.display_name or c.name}" for c in connection.companies.all() if c.present
+                f"{'*' if c.selected else ' '} {c.display_name or c.name}"
+                for c in connection.companies.all()
+                if c.present
             )
             expires = connection.token_expires_at.strftime("%Y-%m-%d %H:%M:%S") if connection.token_expires_at else "—"
             reason = f"\n{connection.status_reason}" if connection.status_reason else ""
             table.add_row(
-                connection.name, connection.environment, connection.tenant, connection.grant_type,
-                status.label + reason, expires, companies or "—",
+                connection.name,
+                connection.environment,
+                connection.tenant,
+                connection.grant_type,
+                status.label + reason,
+                expires,
+                companies or "—",
             )
         Console(file=self.stdout, width=160).print(table)

@@ -25,13 +25,18 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000, help="Port of the site (0: any free port).")
         parser.add_argument("--emulator-port", type=int, default=8765, help="Port of the emulator (0: any free port).")
-        parser.add_argument("--scale", type=float, default=2.0, help="Emulator data volume (1 = ~500 items per company).")
+        parser.add_argument(
+            "--scale", type=float, default=2.0, help="Emulator data volume (1 = ~500 items per company)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         console = Console(file=self.stdout, width=140)
         job = MainJob(
-            host=options["host"], site_port=options["port"], emulator_port=options["emulator_port"],
-            scale=options["scale"], notification_delay=2.0 if options["once"] else 10.0,
+            host=options["host"],
+            site_port=options["port"],
+            emulator_port=options["emulator_port"],
+            scale=options["scale"],
+            notification_delay=2.0 if options["once"] else 10.0,
         )
         try:
             with console.status("running the main job (sync, webhooks, push, reconcile)..."):
@@ -62,8 +67,10 @@ class Command(BaseCommand):
         if job.site is not None and job.emulator_server is not None:
             console.print(f"admin      {job.site.url}/admin/   (login {DEMO_USER} / {DEMO_PASSWORD})")
             console.print(f"dashboard  {job.site.url}/bcbridge/dashboard/")
-            console.print(f"emulator   {job.emulator_server.url}   (sign-in: {job.emulator.config.demo_user_email} / "  # type: ignore[union-attr]
-                          f"{job.emulator.config.demo_user_password})")  # type: ignore[union-attr]
+            console.print(
+                f"emulator   {job.emulator_server.url}   (sign-in: {job.emulator.config.demo_user_email} / "  # type: ignore[union-attr]
+                f"{job.emulator.config.demo_user_password})"
+            )  # type: ignore[union-attr]
 
     def _serve(self, console: Console, job: MainJob) -> None:
         """Keep everything running: the runner's jobs, plus a little BC activity every 20 s."""

@@ -26,7 +26,7 @@ class Command(BaseCommand):
         add.add_argument("--connection", required=True)
         add.add_argument("--kind", required=True, choices=[k.value for k in EndpointKind])
         add.add_argument("--method", required=True, choices=[m.value for m in HttpMethod])
-        add.add_argument("--url", required=True, help="Relative URL template, e.g. \"items({id})\".")
+        add.add_argument("--url", required=True, help='Relative URL template, e.g. "items({id})".')
         add.add_argument("--name", default="")
         add.add_argument("--publisher", default="")
         add.add_argument("--group", default="")
@@ -38,7 +38,10 @@ class Command(BaseCommand):
         importing = sub.add_parser("import", help="Create endpoints from the connection's $metadata.")
         importing.add_argument("--connection", required=True)
         importing.add_argument(
-            "--route", action="append", default=[], metavar="PUBLISHER/GROUP/VERSION",
+            "--route",
+            action="append",
+            default=[],
+            metavar="PUBLISHER/GROUP/VERSION",
             help="Also import a custom API route, e.g. contoso/warehouse/v1.0 (repeatable).",
         )
 
@@ -55,7 +58,11 @@ class Command(BaseCommand):
         endpoint.method = options["method"]
         endpoint.url_template = options["url"]
         endpoint.name = options["name"] or endpoint.name or options["code"]
-        endpoint.publisher, endpoint.group, endpoint.version = options["publisher"], options["group"], options["version"]
+        endpoint.publisher, endpoint.group, endpoint.version = (
+            options["publisher"],
+            options["group"],
+            options["version"],
+        )
         endpoint.company_scoped = not options["not_company_scoped"]
         endpoint.enabled = not options["disabled"]
         try:

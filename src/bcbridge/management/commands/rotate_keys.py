@@ -21,7 +21,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         total = 0
         for model in apps.get_models():
-            names = [f.attname for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField | EncryptedJSONField)]
+            names = [
+                f.attname for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField | EncryptedJSONField)
+            ]
             if not names:
                 continue
             with transaction.atomic():
