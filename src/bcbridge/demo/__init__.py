@@ -103,6 +103,9 @@ class MainJob:
     def connect(self) -> bool:
         assert self.emulator is not None and self.emulator_server is not None
         config, url = self.emulator.config, self.emulator_server.url
+        # Each run starts a fresh emulator, so what an earlier run mirrored, queued or
+        # subscribed belongs to a BC that no longer exists: start the demo connections afresh.
+        Connection.objects.filter(name__in=["demo", "demo-user"]).delete()
         common = {
             "api_url": url,
             "authority_url": url,
