@@ -20,7 +20,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import statistics
 import sys
 import time
@@ -28,6 +27,7 @@ from typing import Any
 
 import httpx
 import orjson
+from _emulator_process import start_emulator_process
 
 from bcbridge.emulator.config import BC_SCOPE
 from bcbridge.http import BCClient, BCUrls
@@ -45,16 +45,6 @@ class Bearer(httpx.Auth):
         yield request
 
 
-def _serve(conn: Any, scale: float) -> None:
-    from bcbridge.emulator import Emulator, EmulatorConfig
-    from bcbridge.emulator.server import EmulatorServer
-
-    server = EmulatorServer(Emulator(EmulatorConfig(scale=scale))).start()
-    conn.send(server.url)
-    conn.recv()  # any message (or EOF) stops the server
-    server.stop()
-
-
 def start_emulator(scale: float, in_thread: bool) -> tuple[str, Any]:
     if in_thread:
         from bcbridge.emulator import Emulator, EmulatorConfig
@@ -62,22 +52,7 @@ def start_emulator(scale: float, in_thread: bool) -> tuple[str, Any]:
 
         server = EmulatorServer(Emulator(EmulatorConfig(scale=scale))).start()
         return server.url, server.stop
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    process = ctx.Process(target=_serve, args=(child, scale), daemon=True)
-    process.start()
-    if not parent.poll(120):
-        process.kill()
-        raise SystemExit("the emulator did not start within 120 s")
-    url = parent.recv()
-
-    def stop() -> None:
-        parent.send("stop")
-        process.join(10)
-        if process.is_alive():
-            process.kill()
-
-    return url, stop
+    return start_emulator_process({"scale": scale})
 
 
 def prepare(url: str) -> tuple[BCUrls, str]:

@@ -27,7 +27,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -35,35 +34,11 @@ import time
 from typing import Any
 
 import httpx
-
-
-def _serve(conn: Any) -> None:
-    from bcbridge.emulator import Emulator, EmulatorConfig
-    from bcbridge.emulator.server import EmulatorServer
-
-    server = EmulatorServer(Emulator(EmulatorConfig())).start()
-    conn.send(server.url)
-    conn.recv()
-    server.stop()
+from _emulator_process import start_emulator_process
 
 
 def start_emulator() -> tuple[str, Any]:
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    process = ctx.Process(target=_serve, args=(child,), daemon=True)
-    process.start()
-    if not parent.poll(120):
-        process.kill()
-        raise SystemExit("the emulator did not start within 120 s")
-    url = parent.recv()
-
-    def stop() -> None:
-        parent.send("stop")
-        process.join(10)
-        if process.is_alive():
-            process.kill()
-
-    return url, stop
+    return start_emulator_process()
 
 
 def setup_django() -> None:

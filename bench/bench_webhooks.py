@@ -30,7 +30,6 @@ not processed or the mirror differs from BC; the target is reported, not enforce
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -40,6 +39,7 @@ import uuid
 from typing import Any
 
 import httpx
+from _emulator_process import start_emulator_process
 
 
 def _pg_database(url: str) -> None:
@@ -77,37 +77,13 @@ def _serve_receiver() -> tuple[str, Any]:
     return f"http://127.0.0.1:{server.effective_port}", server
 
 
-def _serve_emulator(conn: Any, scale: float) -> None:
-    from bcbridge.emulator import Emulator, EmulatorConfig
-    from bcbridge.emulator.server import EmulatorServer
-
-    emulator = Emulator(EmulatorConfig(scale=scale, notification_delay=0, webhook_delivery_interval=0.02))
-    emulator.control.set_limits(requests_per_window=10**9, max_concurrent=100)
-    server = EmulatorServer(emulator).start()
-    conn.send(server.url)
-    conn.recv()  # any message (or EOF) stops it
-    server.stop()
-
-
 def _start_emulator(scale: float) -> tuple[str, Any]:
-    """The emulator (BC) in its own process, as BC is another system: it does not share this
-    process's GIL with the receiver and the worker."""
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    process = ctx.Process(target=_serve_emulator, args=(child, scale), daemon=True)
-    process.start()
-    if not parent.poll(120):
-        process.kill()
-        raise SystemExit("the emulator did not start within 120 s")
-    url = parent.recv()
-
-    def stop() -> None:
-        parent.send("stop")
-        process.join(10)
-        if process.is_alive():
-            process.kill()
-
-    return url, stop
+    """BC in its own process, notifications sent at once (BC's 30-s window is excluded from
+    the measured latency) and its limits lifted."""
+    return start_emulator_process(
+        {"scale": scale, "notification_delay": 0, "webhook_delivery_interval": 0.02},
+        {"requests_per_window": 10**9, "max_concurrent": 100},
+    )
 
 
 def _percentile(values: list[float], q: float) -> float:
