@@ -130,6 +130,8 @@ BCBRIDGE = {
 }
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
+CELERY_TASK_ACKS_LATE = True  # a job cut off by a crashed worker runs again (jobs are idempotent)
 
 LOGGING = {
     "version": 1,
