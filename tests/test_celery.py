@@ -38,14 +38,20 @@ def test_worker_dispatches_the_outbox_once(celery_worker_app, bc_emulator, emula
     company = load_companies(connection, select=["CRONUS US"])[0]
     with transaction.atomic():
         message = sales_order(
-            connection, "CRONUS US", customer="C000001", lines=[{"item": "1000000", "quantity": 1}],
+            connection,
+            "CRONUS US",
+            customer="C000001",
+            lines=[{"item": "1000000", "quantity": 1}],
             external_document_number="CELERY-1",
         )
     assert run_job.delay("outbox").get(timeout=60).startswith("1 sent")
     message.refresh_from_db()
     assert message.status == OutboxStatus.SENT and message.bc_id
-    orders = [o for _, o in bc_emulator.bc.store.iter(str(company.bc_id), "salesOrders")
-              if o["externalDocumentNumber"] == "CELERY-1"]
+    orders = [
+        o
+        for _, o in bc_emulator.bc.store.iter(str(company.bc_id), "salesOrders")
+        if o["externalDocumentNumber"] == "CELERY-1"
+    ]
     assert len(orders) == 1
     # the job's lease is the runner's: right after running it is not due, so a second delivery skips
     assert run_job.delay("outbox").get(timeout=60) == "skipped"
