@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -32,6 +33,13 @@ _STATUS_COLOURS = {
 }
 
 
+def _https_by_default(field: models.Field, **kwargs: Any) -> forms.Field | None:  # type: ignore[type-arg]
+    """BC and Entra are https: a scheme-less URL typed in the form means https."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
 class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
     client_secret = forms.CharField(
         required=False,
@@ -42,6 +50,7 @@ class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Connection
+        formfield_callback = _https_by_default
         fields = (
             "name", "enabled", "api_url", "authority_url", "tenant", "environment",
             "client_id", "client_secret", "grant_type", "redirect_uri", "scopes",
@@ -75,6 +84,7 @@ class CompanyInline(admin.TabularInline):  # type: ignore[type-arg]
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = ConnectionForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # BC and Entra are https
     inlines = [ApiEndpointInline, CompanyInline]
     list_display = ("name", "environment", "tenant", "grant_type", "status_badge", "token_expires_at", "enabled")
     list_filter = ("grant_type", "token_status", "enabled")
