@@ -53,3 +53,32 @@ def connection(db: Any, bc_emulator: Any, emulator_transport: Any) -> Any:
 def delegated_connection(db: Any, bc_emulator: Any, emulator_transport: Any) -> Any:
     """An authorization-code connection to the in-process emulator (not yet authorized)."""
     return make_connection(bc_emulator, name="cronus-user", grant_type="authorization_code")
+
+
+@pytest.fixture
+def company(connection: Any, bc_emulator: Any) -> Any:
+    """The emulator's first company, loaded and selected on ``connection``."""
+    from bcbridge.sync.companies import load_companies
+
+    first = bc_emulator.bc.companies()[0]
+    load_companies(connection, select=[first["id"]])
+    return connection.companies.get(bc_id=first["id"])
+
+
+@pytest.fixture
+def bc(connection: Any) -> Iterator[Any]:
+    """The connection's BC facade, closed after the test."""
+    from bcbridge.entities import BC
+
+    with BC(connection) as facade:
+        yield facade
+
+
+@pytest.fixture
+def receiver(bc_emulator: Any) -> Any:
+    """The emulator delivers webhook notifications to this site through Django's test client."""
+    from ._webhooks import DjangoTransport
+
+    transport = DjangoTransport()
+    bc_emulator.config.notification_transport = transport
+    return transport

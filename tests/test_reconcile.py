@@ -10,24 +10,10 @@ from django.core.management import call_command
 from bcbridge.entities import BC
 from bcbridge.models import Item, SalesOrder, SalesOrderLine, SyncRun
 from bcbridge.signals import record_deleted
-from bcbridge.sync.companies import load_companies
 from bcbridge.sync.engine import sync_entity_set
 from bcbridge.sync.reconcile import reconcile_entity_set
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def company(connection, bc_emulator):
-    first = bc_emulator.bc.companies()[0]
-    load_companies(connection, select=[first["id"]])
-    return connection.companies.get(bc_id=first["id"])
-
-
-@pytest.fixture
-def bc(connection):
-    with BC(connection) as facade:
-        yield facade
 
 
 def bc_items(company):

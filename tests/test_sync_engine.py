@@ -27,19 +27,6 @@ from bcbridge.sync.engine import sync, sync_entity_set
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def company(connection, bc_emulator):
-    first = bc_emulator.bc.companies()[0]
-    load_companies(connection, select=[first["id"]])
-    return connection.companies.get(bc_id=first["id"])
-
-
-@pytest.fixture
-def bc(connection):
-    with BC(connection) as facade:
-        yield facade
-
-
 def bc_records(bc_emulator, company, entity_set, **params):
     """What BC has, read through the API (the source of truth for every comparison)."""
     with BC(company.connection) as facade:

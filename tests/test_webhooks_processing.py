@@ -15,7 +15,6 @@ from bcbridge.emulator import EmulatorConfig
 from bcbridge.entities import BC
 from bcbridge.models import Customer, DeliveryStatus, SalesInvoice, WebhookDelivery, WebhookSubscription
 from bcbridge.signals import record_created, record_deleted, record_updated
-from bcbridge.sync.companies import load_companies
 from bcbridge.sync.engine import sync_entity_set
 from bcbridge.sync.notifications import parse_resource, process_pending
 from bcbridge.sync.webhooks import enable, maintain, receiver_for
@@ -32,18 +31,9 @@ def bc_emulator_config() -> EmulatorConfig:
 
 
 @pytest.fixture
-def receiver(bc_emulator: Any) -> DjangoTransport:
-    transport = DjangoTransport()
-    bc_emulator.config.notification_transport = transport
-    return transport
-
-
-@pytest.fixture
-def company(connection: Any, bc_emulator: Any, settings: Any, receiver: DjangoTransport) -> Any:
+def company(company: Any, connection: Any, settings: Any, receiver: DjangoTransport) -> Any:
+    """The selected company, subscribed to customers and salesInvoices after a first sync."""
     settings.BCBRIDGE = {**settings.BCBRIDGE, "PUBLIC_URL": "http://testserver"}
-    first = bc_emulator.bc.companies()[0]
-    load_companies(connection, select=[first["id"]])
-    company = connection.companies.get(bc_id=first["id"])
     enable(connection, ["customers", "salesInvoices"])
     with BC(connection) as bc:
         for name in ("customers", "salesInvoices"):

@@ -23,7 +23,6 @@ from bcbridge.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from bcbridge.sync.companies import load_companies
 from bcbridge.sync.engine import sync_entity_set
 from bcbridge.sync.notifications import process_pending
 from bcbridge.sync.webhooks import enable, maintain, notification_url, receiver_for, unsubscribe
@@ -40,18 +39,10 @@ def bc_emulator_config() -> EmulatorConfig:
 
 
 @pytest.fixture
-def receiver(bc_emulator: Any) -> DjangoTransport:
-    transport = DjangoTransport()
-    bc_emulator.config.notification_transport = transport
-    return transport
-
-
-@pytest.fixture
-def company(connection: Any, bc_emulator: Any, settings: Any, receiver: DjangoTransport) -> Any:
+def company(company: Any, settings: Any, receiver: DjangoTransport) -> Any:
+    """The selected company, with this site as the webhook receiver."""
     settings.BCBRIDGE = {**settings.BCBRIDGE, "PUBLIC_URL": "http://testserver"}
-    first = bc_emulator.bc.companies()[0]
-    load_companies(connection, select=[first["id"]])
-    return connection.companies.get(bc_id=first["id"])
+    return company
 
 
 def bc_subscriptions(bc_emulator: Any) -> list[dict[str, Any]]:

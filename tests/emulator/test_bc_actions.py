@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
 from bcbridge.emulator import Emulator
 
-from ._bc import client, company_id, company_url, make_emulator
-
-
-@pytest.fixture
-def emulator() -> Emulator:
-    return make_emulator()
-
-
-@pytest.fixture
-def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with client(emulator) as http:
-        yield http
+from ._bc import company_id, company_url
 
 
 def first(http: httpx.Client, url: str, **params: str) -> dict:

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
 from bcbridge.emulator import Emulator
 
 from ._bc import client, company_id, company_url, make_emulator, root
-
-
-@pytest.fixture
-def emulator() -> Emulator:
-    return make_emulator()
-
-
-@pytest.fixture
-def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with client(emulator) as http:
-        yield http
 
 
 def batch(http: httpx.Client, emulator: Emulator, requests: list[dict], **headers: str) -> list[dict]:

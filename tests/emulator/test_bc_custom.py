@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 
 from bcbridge.emulator import Emulator
 
-from ._bc import BASE, client, company_id, company_url, make_emulator
+from ._bc import BASE, company_id, company_url
 
 ROUTE = "api/contoso/warehouse/v1.0"
-
-
-@pytest.fixture
-def emulator() -> Emulator:
-    return make_emulator()
-
-
-@pytest.fixture
-def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with client(emulator) as http:
-        yield http
 
 
 def route(emulator: Emulator) -> str:

@@ -5,7 +5,6 @@ deletion of the subscription on other answers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -54,12 +53,6 @@ def receiver() -> Receiver:
 def emulator(receiver: Receiver) -> Emulator:
     return make_emulator(scale=0.2, max_notifications=5, webhook_delivery_interval=0,
                          notification_transport=httpx.WSGITransport(app=receiver))
-
-
-@pytest.fixture
-def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with client(emulator) as http:
-        yield http
 
 
 def subscribe(emulator: Emulator, http: httpx.Client, entity_set: str = "customers") -> dict[str, Any]:

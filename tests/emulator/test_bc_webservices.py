@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import httpx
@@ -11,18 +10,7 @@ import pytest
 
 from bcbridge.emulator import Emulator
 
-from ._bc import BASE, client, company_id, company_url, make_emulator
-
-
-@pytest.fixture
-def emulator() -> Emulator:
-    return make_emulator()
-
-
-@pytest.fixture
-def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with client(emulator) as http:
-        yield http
+from ._bc import BASE, company_id, company_url
 
 
 def odata_root(emulator: Emulator) -> str:

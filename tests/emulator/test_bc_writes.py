@@ -3,8 +3,6 @@ BC's validation errors, line rules, the Python API and change listeners."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -16,12 +14,6 @@ from ._bc import BASE, client, company_id, company_url, make_emulator, root
 @pytest.fixture
 def emulator() -> Emulator:
     return make_emulator(scale=0.2)
-
-
-@pytest.fixture
-def http(emulator: Emulator) -> Iterator[httpx.Client]:
-    with client(emulator) as http:
-        yield http
 
 
 def first(http: httpx.Client, url: str, **params: str) -> dict:
