@@ -82,3 +82,11 @@ def receiver(bc_emulator: Any) -> Any:
     transport = DjangoTransport()
     bc_emulator.config.notification_transport = transport
     return transport
+
+
+@pytest.fixture
+def browser_page(monkeypatch: Any) -> Iterator[Any]:
+    """A headless Debian Chromium page (Playwright); fails in CI when Chromium is missing."""
+    from .browser import chromium_page
+
+    yield from chromium_page(monkeypatch)

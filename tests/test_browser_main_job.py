@@ -15,39 +15,25 @@ from bcbridge.entities import BC
 from bcbridge.models import Company, Item, SyncRun
 from bcbridge.sync.engine import sync
 
+from .browser import ARTIFACTS, authorize, log_in
 from .conftest import make_connection
-from .test_browser_authorize import ARTIFACTS, browser_page  # noqa: F401 (the Chromium fixture)
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_main_job_in_the_browser(live_server, bc_emulator_server, admin_user, browser_page):  # noqa: F811
+def test_main_job_in_the_browser(live_server, bc_emulator_server, admin_user, browser_page):
     emulator = bc_emulator_server.emulator
     connection = make_connection(emulator, grant_type="authorization_code")
     page = browser_page
-    ARTIFACTS.mkdir(exist_ok=True)
 
     # log in to the admin
-    page.goto(f"{live_server.url}{reverse('admin:login')}")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "password")
-    page.click("input[type=submit]")
+    log_in(page, live_server)
     page.wait_for_selector("#bcbridge-dashboard-link")
 
     # authorize through the emulator's sign-in page; the token status turns valid
-    page.goto(f"{live_server.url}{reverse('admin:bcbridge_connection_change', args=[connection.pk])}")
-    assert page.locator(".bcbridge-status").first.get_attribute("data-status") == "not_authorized"
-    with page.expect_popup() as popup_info:
-        page.click("#bcbridge-authorize")
-    popup = popup_info.value
-    popup.wait_for_selector("#password")
-    assert popup.url.startswith(bc_emulator_server.url)
-    popup.fill("#password", emulator.config.demo_user_password)
-    with popup.expect_event("close"):
-        popup.click("#accept")
-    page.wait_for_selector('.bcbridge-status[data-status="valid"]')
+    authorize(page, live_server, bc_emulator_server, connection)
     page.screenshot(path=str(ARTIFACTS / "authorized.png"), full_page=True)
     connection.refresh_from_db()
     assert connection.token_status == "valid" and connection.token["refresh_token"]
