@@ -8,7 +8,7 @@ from django.utils import timezone
 from bcbridge.entities import BC
 from bcbridge.models import Company, Connection
 
-__all__ = ["load_companies"]
+__all__ = ["load_companies", "select_companies"]
 
 
 def load_companies(connection: Connection, bc: BC | None = None, *, select: list[str] | None = None) -> list[Company]:
@@ -34,7 +34,6 @@ def load_companies(connection: Connection, bc: BC | None = None, *, select: list
     finally:
         if owned:
             bc.close()
-    wanted = {value.lower() for value in (select or [])}
     now = timezone.now()
     with transaction.atomic():
         seen: list[Company] = []
@@ -52,12 +51,25 @@ def load_companies(connection: Connection, bc: BC | None = None, *, select: list
                     "loaded_at": now,
                 },
             )
-            if wanted and {str(company.bc_id).lower(), company.name.lower(), company.display_name.lower()} & wanted:
-                company.selected = True
-                company.save(update_fields=["selected"])
             seen.append(company)
         connection.companies.exclude(pk__in=[c.pk for c in seen]).update(present=False, selected=False)
+        chosen = {c.pk for c in select_companies(connection, select)} if select else set()
+        for company in seen:
+            company.selected = company.selected or company.pk in chosen
         if len(seen) == 1 and not connection.companies.filter(selected=True).exists():
             seen[0].selected = True
             seen[0].save(update_fields=["selected"])
     return seen
+
+
+def select_companies(connection: Connection, wanted: list[str]) -> list[Company]:
+    """Mark the loaded companies named in ``wanted`` (id, name or display name, any case)
+    selected; others keep their selection. Returns the companies selected now."""
+    names = {value.lower() for value in wanted}
+    chosen = [
+        company
+        for company in connection.companies.filter(present=True)
+        if {str(company.bc_id).lower(), company.name.lower(), company.display_name.lower()} & names
+    ]
+    Company.objects.filter(pk__in=[c.pk for c in chosen]).update(selected=True)
+    return chosen

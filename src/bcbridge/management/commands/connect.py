@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from bcbridge.entities import BC
 from bcbridge.exceptions import BCBridgeError
 from bcbridge.models import Connection, GrantType
-from bcbridge.sync.companies import load_companies
+from bcbridge.sync.companies import load_companies, select_companies
 
 
 class Command(BaseCommand):
@@ -65,9 +65,7 @@ class Command(BaseCommand):
         self.stdout.write(f"{'Created' if created else 'Updated'} connection {name!r}.")
         if connection.grant_type != GrantType.CLIENT_CREDENTIALS:
             if options["company"]:
-                connection.companies.filter(bc_id__in=[c for c in options["company"] if _is_uuid(c)]).update(
-                    selected=True
-                )
+                select_companies(connection, options["company"])  # companies loaded by an earlier sign-in
             self.stdout.write("Press Authorize on the connection in the admin to sign in and load its companies.")
             return
         try:
@@ -83,12 +81,3 @@ class Command(BaseCommand):
         if not any(c.selected for c in companies):
             self.stdout.write("Select companies with --company ID (or in the admin).")
 
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
