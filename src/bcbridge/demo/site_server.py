@@ -8,6 +8,8 @@ from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.wsgi import get_wsgi_application
 from waitress.server import create_server
 
+from bcbridge.emulator.server import shutdown_waitress
+
 __all__ = ["SiteServer"]
 
 
@@ -39,9 +41,6 @@ class SiteServer:
         server, self._server = self._server, None
         if server is None:
             return
-        while server._map:  # close the listener and every kept-alive connection
-            for dispatcher in list(server._map.values()):
-                dispatcher.handle_close()
-        server.task_dispatcher.shutdown()
+        shutdown_waitress(server)
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from bcbridge.emulator.app import Emulator
 
-__all__ = ["DEFAULT_THREADS", "EmulatorServer", "serve"]
+__all__ = ["DEFAULT_THREADS", "EmulatorServer", "serve", "shutdown_waitress"]
 
 #: Worker threads: enough for BC's 5 concurrent + queued requests of a few users.
 DEFAULT_THREADS = 24
@@ -32,6 +32,15 @@ DEFAULT_THREADS = 24
 # waitress reports every dropped connection (our "reset" fault) as an error; the
 # emulator keeps its own request log.
 logging.getLogger("waitress").setLevel(logging.CRITICAL)
+
+
+def shutdown_waitress(server: Any) -> None:
+    """Stop a waitress server running in another thread: close the listening socket and
+    every kept-alive connection (so its loop ends), then stop the worker threads."""
+    while server._map:
+        for dispatcher in list(server._map.values()):
+            dispatcher.handle_close()
+    server.task_dispatcher.shutdown()
 
 
 class _Task(WSGITask):  # type: ignore[misc]
@@ -50,11 +59,7 @@ class _Server(TcpWSGIServer):  # type: ignore[misc]
     channel_class = _Channel
 
     def shutdown(self) -> None:
-        """Close the listening socket and every open connection, then stop the workers."""
-        while self._map:
-            for dispatcher in list(self._map.values()):
-                dispatcher.handle_close()
-        self.task_dispatcher.shutdown()
+        shutdown_waitress(self)
 
 
 def _bind(emulator: Emulator, host: str, port: int, threads: int) -> tuple[_Server, str]:

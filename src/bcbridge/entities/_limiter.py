@@ -28,16 +28,20 @@ class DatabaseRateLimiter(PollingRateLimiter):
     def __init__(self, key: str, **kwargs: float | int) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.key = key
+        self._bucket_id: int | None = None
 
-    def _bucket(self) -> RateLimitBucket:
-        try:
-            bucket, _ = RateLimitBucket.objects.get_or_create(key=self.key)
-        except IntegrityError:  # created by another process meanwhile
-            bucket = RateLimitBucket.objects.get(key=self.key)
-        return bucket
+    def _bucket(self) -> int:
+        """The bucket row's id, looked up (or created) once per limiter, not per request."""
+        if self._bucket_id is None:
+            try:
+                bucket, _ = RateLimitBucket.objects.get_or_create(key=self.key)
+            except IntegrityError:  # created by another process meanwhile
+                bucket = RateLimitBucket.objects.get(key=self.key)
+            self._bucket_id = bucket.pk
+        return self._bucket_id
 
     def try_acquire(self, token: str) -> float:
-        bucket_id = self._bucket().pk
+        bucket_id = self._bucket()
         with transaction.atomic():
             RateLimitBucket.objects.select_for_update().get(pk=bucket_id)
             now = time.time()
