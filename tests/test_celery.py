@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.db import transaction
 
@@ -9,7 +11,7 @@ from bcbridge.models import OutboxStatus, RunnerJob
 from bcbridge.push import sales_order
 from bcbridge.sync.companies import load_companies
 
-REDIS = "redis://127.0.0.1:6379/15"
+REDIS = os.environ.get("BCBRIDGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import random
 import threading
 import time
@@ -13,7 +14,7 @@ import pytest
 from bcbridge.exceptions import RetriableError
 from bcbridge.http.ratelimit import LocalRateLimiter, RateLimitTimeout, RedisRateLimiter
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = os.environ.get("BCBRIDGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def redis_or_skip() -> None:
