@@ -162,7 +162,8 @@ class _BatchRun:
         return status >= 400
 
     def _record(self, item: InnerRequest, status: int, headers: dict[str, str], body: object) -> None:
-        entry: dict[str, object] = {"id": item.id, "status": status, "headers": headers}
+        # The documented 204 answer is {"id": null, "status": 204, "headers": {}} (docs/bc §2.6).
+        entry: dict[str, object] = {"id": item.id, "status": status, "headers": {} if status == 204 else headers}
         if body is not None:
             entry["body"] = body
         self.responses.append(entry)

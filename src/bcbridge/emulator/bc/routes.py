@@ -250,7 +250,8 @@ def _entity_path(bc: BusinessCentral, request: Request, prefix: str, company_id:
 
 
 def _method_not_allowed(method: str, what: str) -> BCError:
-    kind = "Entity" if method in ("PATCH", "DELETE") else "EntitySet"
+    # BC's documented sample for POST on companies says EdmType 'Entity' (docs/bc §8).
+    kind = "Entity" if method in ("PATCH", "DELETE") or what == "companies" else "EntitySet"
     return BCError(405, "BadRequest_MethodNotAllowed",
                    f"'{method}' requests for '{what}' of EdmType '{kind}' are not allowed "
                    "within Microsoft Dynamics NAV OData web services.")

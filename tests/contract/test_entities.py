@@ -1,0 +1,79 @@
+"""Entity shapes against Microsoft's documented GET samples (docs/bc §2.7, §3, §7).
+
+Each test reads one record the documented way and compares it with the sample in
+``samples/``: members, their order, JSON types and string kinds (see ``_samples``), and the
+OData envelope around it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from ._samples import assert_documented_shape, load
+
+
+def test_companies_collection_envelope(api: httpx.Client, prefix: str) -> None:
+    sample = load("companies_list")
+    answer = api.get(f"{prefix}/companies")
+    assert answer.status_code == sample["response"]["status"]
+    body = answer.json()
+    documented = sample["response"]["body"]
+    assert list(body)[:2] == list(documented) == ["@odata.context", "value"]
+    # "<endpoint>/$metadata#companies": the endpoint is the API route root the request used.
+    assert body["@odata.context"] == f"{api.base_url}".rstrip("/") + f"{prefix}/$metadata#companies"
+    assert body["value"], "an environment has at least one company"
+    for company in body["value"]:
+        assert_documented_shape(company, documented["value"][0], "companies[]")
+
+
+def test_company_get_sample(api: httpx.Client, prefix: str) -> None:
+    sample = load("company_get")
+    answer = api.get(f"{prefix}/companies")
+    assert answer.status_code == sample["response"]["status"]
+    for company in answer.json()["value"]:
+        assert_documented_shape(company, sample["response"]["body"], "company")
+        assert "lastModifiedDateTime" not in company  # companies expose system* only (docs/bc §7.2)
+
+
+@pytest.mark.parametrize(
+    ("entity_set", "name"),
+    [
+        ("items", "item_get"),
+        ("customers", "customer_get"),
+        ("vendors", "vendor_get"),
+        ("salesOrders", "salesorder_get"),
+    ],
+)
+def test_entity_get_sample(
+    api: httpx.Client, company: dict[str, Any], company_url: str, entity_set: str, name: str
+) -> None:
+    sample = load(name)
+    listed = api.get(f"{company_url}/{entity_set}", params={"$top": "1"})
+    assert listed.status_code == 200, listed.text
+    key = listed.json()["value"][0]["id"]
+    answer = api.get(f"{company_url}/{entity_set}({key})")
+    assert answer.status_code == sample["response"]["status"], answer.text
+    assert_documented_shape(answer.json(), sample["response"]["body"], entity_set)
+
+
+def test_custom_api_page_envelopes_hold_for_api_v2(
+    api: httpx.Client, prefix: str, company: dict[str, Any], company_url: str
+) -> None:
+    """Collection and single-entity envelopes as 'Developing a custom API' shows them."""
+    sample = load("custom_api_envelopes")
+    documented = sample["collection"]["response"]["body"]
+    base = f"{api.base_url}".rstrip("/") + prefix
+    listed = api.get(f"{company_url}/items", params={"$top": "2"})
+    body = listed.json()
+    assert list(body)[:2] == list(documented)
+    assert body["@odata.context"] == f"{base}/$metadata#companies({company['id']})/items"
+    for entity in body["value"]:
+        assert next(iter(entity)) == "@odata.etag"  # the annotation comes first, as in the sample
+        assert entity["@odata.etag"].startswith('W/"') and entity["@odata.etag"].endswith('"')
+    single = api.get(f"{company_url}/items({body['value'][0]['id']})").json()
+    assert sample["entity"]["response"]["context"].endswith("/carBrands/$entity")
+    assert single["@odata.context"] == f"{base}/$metadata#companies({company['id']})/items/$entity"
+    assert single["@odata.etag"] == body["value"][0]["@odata.etag"]  # same record, same ETag (docs/bc §4)
