@@ -169,9 +169,8 @@ def _client_credentials(identity: Identity, form: Any, tenant: str) -> dict[str,
         raise _Fail(
             "invalid_scope",
             70011,
-            "The provided request must include a 'scope' input parameter. The "
-            "provided value for the input parameter 'scope' is not valid. The "
-            f"scope {scope} is not valid.",
+            # Entra's documented client credentials sample, word for word (docs/bc §1.5).
+            f"The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid.",
         )
     access_token, lifetime = identity.issue_access_token(identity.app_subject(), delegated=False)
     return {
