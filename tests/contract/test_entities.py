@@ -45,6 +45,7 @@ def test_company_get_sample(api: httpx.Client, prefix: str) -> None:
         ("customers", "customer_get"),
         ("vendors", "vendor_get"),
         ("salesOrders", "salesorder_get"),
+        ("salesInvoices", "salesinvoice_get"),
     ],
 )
 def test_entity_get_sample(
@@ -57,6 +58,25 @@ def test_entity_get_sample(
     answer = api.get(f"{company_url}/{entity_set}({key})")
     assert answer.status_code == sample["response"]["status"], answer.text
     assert_documented_shape(answer.json(), sample["response"]["body"], entity_set)
+
+
+def test_sales_order_line_get_sample(api: httpx.Client, company_url: str) -> None:
+    """The line, read through its order and from the company, answers the documented shape."""
+    sample = load("salesorderline_get")
+    orders = api.get(f"{company_url}/salesOrders", params={"$top": "1", "$expand": "salesOrderLines"})
+    assert orders.status_code == 200, orders.text
+    order = orders.json()["value"][0]
+    line_id = order["salesOrderLines"][0]["id"]
+    for url in (
+        f"{company_url}/salesOrders({order['id']})/salesOrderLines({line_id})",
+        f"{company_url}/salesOrderLines({line_id})",
+    ):
+        answer = api.get(url)
+        assert answer.status_code == sample["response"]["status"], answer.text
+        line = answer.json()
+        assert_documented_shape(line, sample["response"]["body"], "salesOrderLine")
+        assert line["documentId"] == order["id"]
+        assert isinstance(line["sequence"], int)
 
 
 def test_custom_api_page_envelopes_hold_for_api_v2(
