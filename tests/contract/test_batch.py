@@ -107,7 +107,7 @@ def test_the_whole_documented_sample(
 
 def test_inner_ids_are_echoed(api: httpx.Client, prefix: str, company: dict[str, Any], item: dict[str, Any]) -> None:
     """docs/bc §2.6: the second batch sample numbers its requests "1", "2"; each answer repeats
-    its request's id (OData JSON Format 4.01, section 19.2: the response "id" is the request's)."""
+    its request's id (OData JSON Format 4.01, JSON batch responses: each response carries its request's id)."""
     requests = [
         {"method": "GET", "id": "1", "url": f"companies({company['id']})/items({item['id']})"},
         {"method": "GET", "id": "2", "url": f"companies({company['id']})/items?$top=1"},
