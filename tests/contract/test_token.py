@@ -40,7 +40,8 @@ def test_success_shape(bc_emulator: Any, bc_emulator_http: httpx.Client) -> None
     answer = client_credentials(bc_emulator_http, bc_emulator)
     assert answer.status_code == sample["status"]
     body = answer.json()
-    assert_documented_shape(body, sample["body"], "token")
+    # Entra's two token samples list the members in different orders: order is not compared.
+    assert_documented_shape(body, sample["body"], "token", ordered=False)
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == sample["body"]["expires_in"]
     assert "refresh_token" not in body  # the client credentials flow never returns one
