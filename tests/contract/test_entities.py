@@ -97,3 +97,17 @@ def test_custom_api_page_envelopes_hold_for_api_v2(
     assert sample["entity"]["response"]["context"].endswith("/carBrands/$entity")
     assert single["@odata.context"] == f"{base}/$metadata#companies({company['id']})/items/$entity"
     assert single["@odata.etag"] == body["value"][0]["@odata.etag"]  # same record, same ETag (docs/bc §4)
+
+
+def test_customer_create_sample(api: httpx.Client, company_url: str) -> None:
+    sample = load("customer_create")
+    request = sample["request"]
+    body = {name: request["body"][name] for name in sample["client_writes"]}
+    answer = api.post(f"{company_url}/customers", json=body, headers=request["headers"])
+    assert answer.status_code == sample["response"]["status"], answer.text
+    created = answer.json()
+    assert_documented_shape(created, sample["response"]["body"], "customer")
+    for name in sample["client_writes"]:
+        assert created[name] == body[name], name
+    again = api.get(f"{company_url}/customers({created['id']})").json()
+    assert again["@odata.etag"] == created["@odata.etag"]  # POST answers the entity as stored (docs/bc §10)
