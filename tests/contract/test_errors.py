@@ -96,3 +96,14 @@ def test_a_missing_key_is_404_bad_request_not_found(api: httpx.Client, company_u
     assert answer.status_code == 404
     body = answer.json()
     assert list(body) == ["error"] and body["error"]["code"] == "BadRequest_NotFound"
+
+
+def test_no_company_and_no_default(api: httpx.Client, prefix: str, company: dict[str, Any]) -> None:
+    """With several companies and none named, BC has no default company (docs/bc §2.1); naming
+    one with ``?company=`` (API endpoint structure page) makes the same request work."""
+    case = CASES["no_company"]
+    answer = api.get(f"{prefix}/items", params={"$top": "1"})
+    assert 400 <= answer.status_code < 500  # the status is not documented
+    assert_error_body(answer.json(), case["code"], case["message"])
+    named = api.get(f"{prefix}/items", params={"$top": "1", "company": company["id"]})
+    assert named.status_code == 200, named.text

@@ -146,11 +146,13 @@ def resolve_company(bc: BusinessCentral, value: str | None) -> str:
             if wanted in (company["id"], company["name"].lower(),
                           company["displayName"].lower()):
                 return str(company["id"])
-    raise BCError(400, "Internal_CompanyNotFound",
-                  "Can't process the request because the default company can't be found. "
+    raise BCError(400, "Internal_CompanyNotFound",  # message as in BC's error table (docs/bc §8)
+                  "Cannot process the request because the default company cannot be found. "
                   "You can specify a default company in the service configuration file, or "
-                  "specify one for each request by adding a query string in the form of "
-                  "company=[name]")
+                  "specify one for each tenant, or you can add a query string in the form of "
+                  '"company=[name]". You can see the available companies by accessing the '
+                  'default OData web service, Company. For more information, see "OData Web '
+                  'Services" in Help')
 
 
 def _standard(bc: BusinessCentral, request: Request, prefix: str, rest: list[str]) -> Response:
