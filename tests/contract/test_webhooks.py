@@ -297,3 +297,15 @@ def test_delete_answers_204(api: httpx.Client, prefix: str, company: dict[str, A
     url = f"{prefix}/subscriptions('{sub['subscriptionId']}')"
     assert api.delete(url, headers={"If-Match": sub["@odata.etag"]}).status_code == 204
     assert api.get(f"{prefix}/subscriptions").json()["value"] == []
+
+
+@pytest.mark.parametrize("entity_set", ["items", "vendors", "salesInvoices", "salesOrderLines", "salesInvoiceLines"])
+def test_only_the_listed_entities_take_subscriptions(
+    api: httpx.Client, prefix: str, company: dict[str, Any], entity_set: str
+) -> None:
+    answer = _subscribe(api, prefix, company, entity_set=entity_set)
+    if entity_set in NOTIFICATION["supported_entities"]:
+        assert answer.status_code == 201, answer.text
+    else:
+        assert answer.status_code >= 400  # how BC refuses is not documented
+        assert api.get(f"{prefix}/subscriptions").json()["value"] == []
