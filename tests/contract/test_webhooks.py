@@ -21,6 +21,7 @@ from bcbridge.emulator.config import EmulatorConfig
 from bcbridge.emulator.webhooks import notifier
 
 from ._samples import assert_documented_shape, load
+from .conftest import client_credentials
 
 HOOK = "https://contoso.example/myCallbacks"
 NOTIFICATION = load("webhook_notification")
@@ -309,3 +310,25 @@ def test_only_the_listed_entities_take_subscriptions(
     else:
         assert answer.status_code >= 400  # how BC refuses is not documented
         assert api.get(f"{prefix}/subscriptions").json()["value"] == []
+
+
+def test_a_subscription_not_renewed_expires_after_three_days(
+    bc_emulator: Any,
+    bc_emulator_http: httpx.Client,
+    api: httpx.Client,
+    prefix: str,
+    company: dict[str, Any],
+    company_url: str,
+    subscriber: Subscriber,
+) -> None:
+    """'Subscriptions will expire after three days, if not renewed before.'"""
+    sub = _subscribe(api, prefix, company).json()
+    lifetime = load("subscription_create")["lifetime_days"] * 24 * 3600
+    bc_emulator.clock.advance(lifetime - 60)
+    api.headers["Authorization"] = f"Bearer {client_credentials(bc_emulator_http, bc_emulator).json()['access_token']}"
+    assert [s["subscriptionId"] for s in api.get(f"{prefix}/subscriptions").json()["value"]] == [sub["subscriptionId"]]
+    bc_emulator.clock.advance(61)
+    assert api.get(f"{prefix}/subscriptions").json()["value"] == []
+    api.post(f"{company_url}/customers", json={"displayName": "After expiry"})
+    _deliver_after_the_delay(bc_emulator, api)
+    assert subscriber.posts == []  # nothing is sent for an expired subscription
