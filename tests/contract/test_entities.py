@@ -111,3 +111,28 @@ def test_customer_create_sample(api: httpx.Client, company_url: str) -> None:
         assert created[name] == body[name], name
     again = api.get(f"{company_url}/customers({created['id']})").json()
     assert again["@odata.etag"] == created["@odata.etag"]  # POST answers the entity as stored (docs/bc §10)
+
+
+def test_sales_order_create_sample(api: httpx.Client, company_url: str) -> None:
+    """The sample's customer, currency and payment terms are replaced by one of the emulator's
+    customers (its own currency and terms apply)."""
+    sample = load("salesorder_create")
+    customer = api.get(f"{company_url}/customers", params={"$top": "1"}).json()["value"][0]
+    body = {"orderDate": sample["request"]["body"]["orderDate"], "customerNumber": customer["number"]}
+    answer = api.post(f"{company_url}/salesOrders", json=body, headers=sample["request"]["headers"])
+    assert answer.status_code == sample["response"]["status"], answer.text
+    documented = {k: v for k, v in sample["response"]["body"].items() if k not in sample["not_in_api"]}
+    order = answer.json()
+    assert_documented_shape(order, documented, "salesOrder")
+    for name in (
+        "status",
+        "requestedDeliveryDate",
+        "totalAmountExcludingTax",
+        "totalTaxAmount",
+        "totalAmountIncludingTax",
+        "fullyShipped",
+    ):
+        assert order[name] == documented[name], name
+    assert order["orderDate"] == body["orderDate"]
+    assert (order["customerNumber"], order["customerName"]) == (customer["number"], customer["displayName"])
+    assert order["customerId"] == customer["id"]
