@@ -136,3 +136,37 @@ def test_sales_order_create_sample(api: httpx.Client, company_url: str) -> None:
     assert order["orderDate"] == body["orderDate"]
     assert (order["customerNumber"], order["customerName"]) == (customer["number"], customer["displayName"])
     assert order["customerId"] == customer["id"]
+
+
+def test_sales_shipment_and_line_samples(api: httpx.Client, company_url: str) -> None:
+    header_sample = load("salesshipment_get")
+    documented = {**header_sample["response"]["body"], **header_sample["corrections"]}
+    listed = api.get(f"{company_url}/salesShipments", params={"$top": "1", "$expand": "salesShipmentLines"})
+    assert listed.status_code == 200, listed.text
+    shipment = listed.json()["value"][0]
+    answer = api.get(f"{company_url}/salesShipments({shipment['id']})")
+    assert answer.status_code == header_sample["response"]["status"], answer.text
+    assert_documented_shape(answer.json(), documented, "salesShipment")
+
+    line_sample = load("salesshipmentline_get")
+    line_id = shipment["salesShipmentLines"][0]["id"]
+    line = api.get(f"{company_url}/salesShipments({shipment['id']})/salesShipmentLines({line_id})")
+    assert line.status_code == line_sample["response"]["status"], line.text
+    body = line.json()
+    assert_documented_shape(body, line_sample["response"]["body"], "salesShipmentLine")
+    assert body["documentId"] == shipment["id"] and body["documentNo"] == shipment["number"]
+    assert body["lineType"] in line_sample["line_types"]
+
+
+def test_item_variant_sample(api: httpx.Client, company_url: str) -> None:
+    sample = load("itemvariant_get")
+    listed = api.get(f"{company_url}/itemVariants", params={"$top": "1"})
+    assert listed.status_code == 200, listed.text
+    variant = listed.json()["value"][0]
+    for url in (
+        f"{company_url}/itemVariants({variant['id']})",
+        f"{company_url}/items({variant['itemId']})/itemVariants({variant['id']})",
+    ):
+        answer = api.get(url)
+        assert answer.status_code == sample["response"]["status"], answer.text
+        assert_documented_shape(answer.json(), sample["response"]["body"], "itemVariant")
