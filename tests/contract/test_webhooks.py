@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import orjson
@@ -98,7 +97,7 @@ def _subscribe(
     return api.post(f"{prefix}/subscriptions", json=body, headers={"Content-Type": "application/json"})
 
 
-def _deliver_after_the_delay(emulator: Any, api: httpx.Client, seconds: float | None = None) -> int:
+def _deliver_after_the_delay(emulator: Any, seconds: float | None = None) -> int:
     emulator.clock.advance(NOTIFICATION["delay_seconds"] if seconds is None else seconds)
     return notifier(emulator).deliver_due()
 
@@ -158,9 +157,9 @@ def test_record_notifications_have_the_documented_shape(
     new_id = created.json()["id"]
 
     # BC waits 30 seconds after the first change before it sends anything.
-    assert _deliver_after_the_delay(bc_emulator, api, NOTIFICATION["delay_seconds"] - 1) == 0
+    assert _deliver_after_the_delay(bc_emulator, NOTIFICATION["delay_seconds"] - 1) == 0
     assert subscriber.posts == []
-    assert _deliver_after_the_delay(bc_emulator, api, 1) == 1
+    assert _deliver_after_the_delay(bc_emulator, 1) == 1
 
     assert len(subscriber.posts) == 1
     raw = subscriber.posts[0]
@@ -182,7 +181,7 @@ def test_record_notifications_have_the_documented_shape(
 
     deleted = api.delete(f"{company_url}/customers({new_id})", headers={"If-Match": "*"})
     assert deleted.status_code == 204, deleted.text
-    _deliver_after_the_delay(bc_emulator, api)
+    _deliver_after_the_delay(bc_emulator)
     last = orjson.loads(subscriber.posts[-1])["value"]
     assert [(n["resource"], n["changeType"]) for n in last] == [(f"{base}({new_id})", "deleted")]
 
@@ -195,7 +194,7 @@ def test_many_changes_become_one_collection_notification(
     for n in range(THRESHOLD + 1):
         created = api.post(f"{company_url}/customers", json={"displayName": f"Collection test {n}"})
         assert created.status_code == 201, created.text
-    _deliver_after_the_delay(bc_emulator, api)
+    _deliver_after_the_delay(bc_emulator)
     notifications = subscriber.notifications()
     assert len(notifications) == 1
     notification = notifications[0]
@@ -207,7 +206,6 @@ def test_many_changes_become_one_collection_notification(
     assert notification["resource"].startswith(f"{head}({company['id']})/customers?{tail}%20gt%20")
     since = notification["resource"].rsplit("%20gt%20", 1)[1]
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", since), since
-    assert quote(" ") in documented["resource"]
 
 
 def test_a_line_change_notifies_the_document(
@@ -223,7 +221,7 @@ def test_a_line_change_notifies_the_document(
         headers={"If-Match": "*"},
     )
     assert changed.status_code == 200, changed.text
-    _deliver_after_the_delay(bc_emulator, api)
+    _deliver_after_the_delay(bc_emulator)
     assert [(n["resource"], n["changeType"]) for n in subscriber.notifications()] == [
         (f"api/v2.0/companies({company['id']})/salesOrders({order['id']})", "updated")
     ]
@@ -242,12 +240,12 @@ def test_retryable_answers_keep_the_subscription(
     sub = _subscribe(api, prefix, company).json()
     subscriber.status = status
     api.post(f"{company_url}/customers", json={"displayName": f"Retry test {status}"})
-    _deliver_after_the_delay(bc_emulator, api)
+    _deliver_after_the_delay(bc_emulator)
     assert len(subscriber.posts) == 1
     assert api.get(f"{prefix}/subscriptions('{sub['subscriptionId']}')").status_code == 200
     subscriber.status = 200
     # "several retries are attempted over the next 36 hours": by hour 35 at least one was due
-    _deliver_after_the_delay(bc_emulator, api, 35 * 3600)
+    _deliver_after_the_delay(bc_emulator, 35 * 3600)
     assert len(subscriber.posts) >= 2
     assert subscriber.posts[-1] == subscriber.posts[0]  # the same notifications again
 
@@ -265,10 +263,10 @@ def test_other_answers_delete_the_subscription(
     assert _subscribe(api, prefix, company).status_code == 201
     subscriber.status = status
     api.post(f"{company_url}/customers", json={"displayName": f"Delete test {status}"})
-    _deliver_after_the_delay(bc_emulator, api)
+    _deliver_after_the_delay(bc_emulator)
     assert len(subscriber.posts) == 1
     assert api.get(f"{prefix}/subscriptions").json()["value"] == []
-    _deliver_after_the_delay(bc_emulator, api, 12 * 3600)
+    _deliver_after_the_delay(bc_emulator, 12 * 3600)
     assert len(subscriber.posts) == 1  # no retries
 
 
@@ -330,5 +328,5 @@ def test_a_subscription_not_renewed_expires_after_three_days(
     bc_emulator.clock.advance(61)
     assert api.get(f"{prefix}/subscriptions").json()["value"] == []
     api.post(f"{company_url}/customers", json={"displayName": "After expiry"})
-    _deliver_after_the_delay(bc_emulator, api)
+    _deliver_after_the_delay(bc_emulator)
     assert subscriber.posts == []  # nothing is sent for an expired subscription
