@@ -14,6 +14,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
@@ -34,13 +35,56 @@ DEFAULT_THREADS = 24
 logging.getLogger("waitress").setLevel(logging.CRITICAL)
 
 
-def shutdown_waitress(server: Any) -> None:
-    """Stop a waitress server running in another thread: close the listening socket and
-    every kept-alive connection (so its loop ends), then stop the worker threads."""
-    while server._map:
+def shutdown_waitress(server: Any, thread: threading.Thread | None = None, timeout: float = 5.0) -> None:
+    """Stop a waitress server cleanly, from any thread.
+
+    waitress's loop owns its sockets: closing them from another thread while it sits in
+    ``select`` races it (``EBADF`` in the loop, worker threads writing to a closed trigger).
+    So the sockets are closed *by the loop thread* through waitress's own trigger, in
+    this order: stop accepting; let the worker threads finish their current request
+    (``task_dispatcher.shutdown``, pending ones are cancelled) while the loop still sends
+    their output; close every connection and the trigger, which ends the loop; join it.
+
+    Args:
+        server: A waitress ``TcpWSGIServer`` (``waitress.create_server``).
+        thread: The thread running ``server.run()``; ``None`` (or the current thread) means
+            the loop is not running, so the sockets are closed here.
+        timeout: Seconds to wait for the worker threads and for the loop thread.
+    """
+    trigger = server.trigger
+    pull = trigger._physical_pull
+
+    def guarded_pull() -> None:  # a worker still finishing after the trigger closed
+        if not trigger._closed:
+            pull()
+
+    trigger._physical_pull = guarded_pull
+    looping = thread is not None and thread is not threading.current_thread() and thread.is_alive()
+    stopped_accepting = threading.Event()
+
+    def stop_accepting() -> None:
+        server.accepting = False
+        wasyncore.dispatcher.close(server)  # the listening socket only (server.close() also closes the trigger)
+        stopped_accepting.set()
+
+    def close_all() -> None:
         for dispatcher in list(server._map.values()):
-            dispatcher.handle_close()
-    server.task_dispatcher.shutdown()
+            if dispatcher is not trigger:
+                dispatcher.handle_close()
+        trigger.close()
+        server._map.clear()
+
+    if looping:
+        trigger.pull_trigger(stop_accepting)
+        stopped_accepting.wait(timeout)
+        server.task_dispatcher.shutdown(timeout=timeout)
+        trigger.pull_trigger(close_all)
+        assert thread is not None
+        thread.join(timeout)
+    else:
+        stop_accepting()
+        server.task_dispatcher.shutdown(timeout=timeout)
+        close_all()
 
 
 class _Task(WSGITask):  # type: ignore[misc]
@@ -57,9 +101,6 @@ class _Channel(HTTPChannel):  # type: ignore[misc]
 
 class _Server(TcpWSGIServer):  # type: ignore[misc]
     channel_class = _Channel
-
-    def shutdown(self) -> None:
-        shutdown_waitress(self)
 
 
 def _bind(emulator: Emulator, host: str, port: int, threads: int) -> tuple[_Server, str]:
@@ -126,10 +167,8 @@ class EmulatorServer:
         server, self._server = self._server, None
         if server is None:
             return
-        server.shutdown()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        shutdown_waitress(server, self._thread)
+        self._thread = None
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
@@ -172,4 +211,4 @@ def serve(
             ready(url)
         server.run()
     finally:
-        server.shutdown()
+        shutdown_waitress(server)
