@@ -4,18 +4,84 @@ Set ``BCBRIDGE["HTTP_TRANSPORT"] = "bcbridge.testing.emulator_transport"`` and c
 :func:`use_emulator` with an :class:`~bcbridge.emulator.Emulator`; every connection then
 talks to that emulator without a socket. The pytest fixtures in ``tests/conftest.py`` of
 bcbridge show the pattern.
+
+For clients you cannot configure (MSAL, bc-cli, anything hard-wired to
+``https://api.businesscentral.dynamics.com`` and ``https://login.microsoftonline.com``),
+serve the emulator with TLS and use :func:`route_bc_hosts`: inside the current process
+those two names then resolve to the emulator and the emulator's CA is the trusted one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from bcbridge.emulator import Emulator
+from bcbridge.emulator.tls import BC_API_HOST, ENTRA_HOST
 
-__all__ = ["CountingTransport", "emulator_transport", "use_emulator"]
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from bcbridge.emulator.server import EmulatorServer
+
+__all__ = ["CountingTransport", "emulator_transport", "route_bc_hosts", "use_emulator"]
+
+_CA_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+_HTTPS_PORTS = (443, "443", "https")
+
+
+@contextlib.contextmanager
+def route_bc_hosts(server: EmulatorServer, hosts: tuple[str, ...] = (BC_API_HOST, ENTRA_HOST)) -> Iterator[None]:
+    """Send ``https://`` traffic for BC's and Entra's host names to ``server``, in this process.
+
+    ``socket.getaddrinfo`` answers ``(host, 443)`` for each of ``hosts`` with
+    ``127.0.0.1:server.port``, so every client that resolves names through Python's socket
+    module (httpx, requests, urllib, asyncio) connects to the emulator while still sending
+    SNI and ``Host`` for, and verifying the certificate of, the real name. ``SSL_CERT_FILE``
+    (OpenSSL, httpx) and ``REQUESTS_CA_BUNDLE`` (requests, so MSAL) point at the emulator's
+    CA for the duration. Both are restored on exit.
+
+    This is process-wide, so use it around a test (not in threads that must reach the real
+    Microsoft hosts). Outside the process, use ``/etc/hosts`` (``bcbridge emulator hosts``)
+    or ``curl --connect-to``.
+
+    Args:
+        server: A started :class:`~bcbridge.emulator.server.EmulatorServer` with ``tls``.
+        hosts: The names to route (default: BC's API host and Entra's sign-in host).
+
+    Raises:
+        ValueError: ``server`` is not started or serves plain http.
+    """
+    if server.tls is None or not server.url.startswith("https://"):
+        raise ValueError("route_bc_hosts needs a started EmulatorServer(..., tls=ensure_certificates())")
+    names = {host.lower() for host in hosts}
+    port = server.port
+    previous = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, service: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if isinstance(name, str) and name.lower().rstrip(".") in names and service in _HTTPS_PORTS:
+            return previous("127.0.0.1", port, socket.AF_INET, type, proto, flags)
+        return previous(host, service, family, type, proto, flags)
+
+    saved = {name: os.environ.get(name) for name in _CA_VARIABLES}
+    socket.getaddrinfo = getaddrinfo
+    os.environ.update(dict.fromkeys(_CA_VARIABLES, str(server.tls.ca)))
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = previous
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
 
 _current: Emulator | None = None
 

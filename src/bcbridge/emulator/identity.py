@@ -106,7 +106,7 @@ class Identity:
 
     def discovery(self, tenant: str) -> dict[str, Any]:
         """The OpenID configuration as Entra builds it (``{tenantid}`` on multi-tenant paths)."""
-        base = self.config.base_url.rstrip("/")
+        base = self.config.login_base_url
         known = self.config.knows_tenant(tenant)
         tid = self.config.tenant if known else "{tenantid}"
         path = self.config.tenant if known else tenant.lower()
@@ -201,7 +201,7 @@ class Identity:
         now = int(self.clock.timestamp())
         claims: dict[str, Any] = {
             "aud": config.client_id,
-            "iss": f"{config.base_url.rstrip('/')}/{config.tenant}/v2.0",
+            "iss": f"{config.login_base_url}/{config.tenant}/v2.0",
             "iat": now,
             "nbf": now,
             "exp": now + int(config.access_token_lifetime),

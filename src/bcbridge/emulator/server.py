@@ -20,10 +20,13 @@ from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import WSGITask
 
+from bcbridge.emulator._tls_front import TLSFront
+
 if TYPE_CHECKING:
     from types import TracebackType
 
     from bcbridge.emulator.app import Emulator
+    from bcbridge.emulator.tls import TLSFiles
 
 __all__ = ["DEFAULT_THREADS", "EmulatorServer", "serve", "shutdown_waitress"]
 
@@ -103,47 +106,75 @@ class _Server(TcpWSGIServer):  # type: ignore[misc]
     channel_class = _Channel
 
 
-def _bind(emulator: Emulator, host: str, port: int, threads: int) -> tuple[_Server, str]:
+def _bind(emulator: Emulator, host: str, port: int, threads: int, tls: TLSFiles | None) -> tuple[_Server, str]:
     adjustments = Adjustments(
-        host=host,
-        port=port,
+        # with TLS, waitress listens on a private loopback port behind the TLS front
+        host="127.0.0.1" if tls is not None else host,
+        port=0 if tls is not None else port,
         threads=threads,
         ident="bcbridge-emulator",
         channel_timeout=120,
         connection_limit=1000,
         expose_tracebacks=False,
         clear_untrusted_proxy_headers=True,
+        url_scheme="https" if tls is not None else "http",
     )
     server = _Server(emulator, adj=adjustments, sockinfo=adjustments.listen[0])
     bound_host = f"[{host}]" if ":" in host else host
     url = f"http://{bound_host}:{server.effective_port}"
-    emulator.config.base_url = url
     return server, url
 
 
+def _front(server: _Server, tls: TLSFiles, host: str, port: int) -> tuple[TLSFront, str]:
+    front = TLSFront(server.effective_port, tls.server_context(), host, port)
+    try:
+        front.start()
+    except BaseException:
+        shutdown_waitress(server)
+        raise
+    bound_host = f"[{host}]" if ":" in host else host
+    return front, f"https://{bound_host}:{front.port}"
+
+
 class EmulatorServer:
-    """A running emulator on ``http://host:port`` (``port=0`` picks a free port).
+    """A running emulator on ``http://host:port`` (``port=0`` picks a free port), or on
+    ``https://host:port`` with ``tls``.
 
     Use as a context manager or call :meth:`start` / :meth:`stop`::
 
         with EmulatorServer(Emulator()) as server:
             httpx.get(server.url + "/_emulator")
 
+    Args:
+        emulator: What to serve; its ``config.base_url`` is set to :attr:`url`.
+        host: Interface to bind.
+        port: Port to bind; 0 picks a free one.
+        threads: waitress worker threads.
+        tls: Certificate files (:func:`bcbridge.emulator.tls.ensure_certificates`) to serve
+            https with; ``None`` serves plain http.
+
     Attributes:
         emulator: The served emulator.
-        url: ``http://host:port`` once started.
+        url: ``http(s)://host:port`` once started.
         connections_accepted: TCP connections accepted so far (keep-alive shows as few).
     """
 
     def __init__(
-        self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_THREADS
+        self,
+        emulator: Emulator,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        threads: int = DEFAULT_THREADS,
+        tls: TLSFiles | None = None,
     ) -> None:
         self.emulator = emulator
         self.host = host
         self.port = port
         self.threads = threads
+        self.tls = tls
         self.url = ""
         self._server: _Server | None = None
+        self._front: TLSFront | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -155,18 +186,30 @@ class EmulatorServer:
         """Bind the socket and serve in a daemon thread; returns ``self``."""
         if self._server is not None:
             return self
-        self._server, self.url = _bind(self.emulator, self.host, self.port, self.threads)
-        _count_accepts(self._server)
-        self.port = self._server.effective_port
-        self._thread = threading.Thread(target=self._server.run, name=f"bcbridge-emulator-{self.port}", daemon=True)
+        server, self.url = _bind(self.emulator, self.host, self.port, self.threads, self.tls)
+        _count_accepts(server)
+        if self.tls is not None:
+            self._front, self.url = _front(server, self.tls, self.host, self.port)
+            self.port = self._front.port
+        else:
+            self.port = server.effective_port
+        self._server = server
+        self.emulator.config.base_url = self.url
+        self._thread = threading.Thread(target=server.run, name=f"bcbridge-emulator-{self.port}", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving, close every connection and the socket (waits for the thread)."""
+        """Stop serving, close every connection and the socket (waits for the threads).
+
+        Callable from any thread.
+        """
         server, self._server = self._server, None
         if server is None:
             return
+        front, self._front = self._front, None
+        if front is not None:
+            front.stop()
         shutdown_waitress(server, self._thread)
         self._thread = None
 
@@ -194,21 +237,34 @@ def _count_accepts(server: _Server) -> None:
 
 
 def serve(
-    emulator: Emulator, host: str = "127.0.0.1", port: int = 0, ready: Any = None, threads: int = DEFAULT_THREADS
+    emulator: Emulator,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ready: Any = None,
+    threads: int = DEFAULT_THREADS,
+    tls: TLSFiles | None = None,
 ) -> None:
     """Serve until interrupted (``KeyboardInterrupt``/``SystemExit`` end it cleanly).
 
     Args:
-        emulator: What to serve.
+        emulator: What to serve; its ``config.base_url`` is set to the bound URL.
         host: Interface to bind.
         port: Port to bind; 0 picks a free one.
-        ready: Called with the URL once the socket is bound, before serving.
+        ready: Called with the URL (``http://`` or ``https://``) once the socket is bound,
+            before serving.
         threads: Worker threads.
+        tls: Serve https with these certificate files (``None``: plain http).
     """
-    server, url = _bind(emulator, host, port, threads)
+    server, url = _bind(emulator, host, port, threads, tls)
+    front: TLSFront | None = None
     try:
+        if tls is not None:
+            front, url = _front(server, tls, host, port)
+        emulator.config.base_url = url
         if ready is not None:
             ready(url)
         server.run()
     finally:
+        if front is not None:
+            front.stop()
         shutdown_waitress(server)
