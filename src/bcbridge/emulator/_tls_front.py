@@ -43,6 +43,7 @@ class TLSFront:
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
         self._relays: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     def start(self) -> int:
         """Bind now (so the port is known) and serve in a daemon thread; returns the port."""
@@ -91,6 +92,7 @@ class TLSFront:
             loop.close()
 
     async def _close(self) -> None:
+        self._stopping = True  # idle kept-alive clients are dropped, not waited for
         if self._server is not None:
             self._server.close()
         for task in list(self._relays):
@@ -127,7 +129,7 @@ class TLSFront:
                 upstream_writer.close()
                 with contextlib.suppress(Exception):
                     await upstream_writer.wait_closed()
-            if reset:
+            if reset or self._stopping:
                 client_writer.transport.abort()
             else:
                 client_writer.close()
