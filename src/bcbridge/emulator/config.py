@@ -72,6 +72,9 @@ class EmulatorConfig:
             ``documentId`` filter (AL ``APIV2SalesOrderLines.Page.al``, API-FACTS §2.1).
         batch_max_operations: Most operations in one ``$batch`` (100, operational limits);
             more -> 400 ``BadRequest``.
+        batch_outer_company: ``?company=`` on ``POST $batch`` applies to relative inner URLs
+            that name no company themselves (True; UNVERIFIED, the documents only show an
+            inner ``Company`` header); False serves them without a company.
         batch_continue_on_error: Run the rest of a ``$batch`` after a failed request (True,
             UNVERIFIED for BC); False answers the rest with 424.
         extra_actions: Serve bound actions BC's API v2.0 lacks but the emulator offers
@@ -136,6 +139,7 @@ class EmulatorConfig:
     # -- $batch, bound actions, custom API and web services (bc/batch, actions, ...) --
     batch_max_operations: int = 100
     batch_continue_on_error: bool = True
+    batch_outer_company: bool = True
     extra_actions: bool = True
     codeunit_result_as_text: bool = True
     # -- webhooks (bc/subscriptions.py, webhooks.py) --

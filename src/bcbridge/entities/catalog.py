@@ -94,7 +94,8 @@ class EntitySetSpec:
 @functools.cache
 def catalog() -> dict[str, EntitySetSpec]:
     """Every known entity set by name."""
-    raw = json.loads((Path(__file__).with_name("entities.json")).read_text())
+    # the one catalogue in the package, shared with the emulator (bcbridge/data/entities.json)
+    raw = json.loads((Path(__file__).parent.parent / "data" / "entities.json").read_text())
     result: dict[str, EntitySetSpec] = {}
     for name, body in raw.items():
         navigation = tuple(body.get("navigation", []))

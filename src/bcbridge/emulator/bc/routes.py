@@ -25,13 +25,15 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from werkzeug.wrappers import Response
+
 from bcbridge.emulator.bc import reads, writes
 from bcbridge.emulator.bc.metadata import metadata_response, service_document
 from bcbridge.emulator.bc.schema import schema
 from bcbridge.emulator.errors import BCError
 
 if TYPE_CHECKING:
-    from werkzeug.wrappers import Request, Response
+    from werkzeug.wrappers import Request
 
     from bcbridge.emulator.bc import BusinessCentral
 
@@ -175,6 +177,12 @@ def _standard(bc: BusinessCentral, request: Request, prefix: str, rest: list[str
         if len(parsed) == 1 and request.method.upper() != "GET":
             raise _method_not_allowed(request.method.upper(), "companies")
         if raw_key is None:
+            if parsed[1:] == [("$count", None)]:
+                if request.method.upper() != "GET":
+                    raise _method_not_allowed(request.method.upper(), "$count")
+                # /$count on any collection (OData v4.01 part 2 §4.8; API-FACTS §3): a plain number
+                return Response(str(len(bc.companies())), content_type="text/plain; charset=utf-8",
+                                headers={"OData-Version": "4.0"})
             if len(parsed) > 1:
                 raise not_found(parsed[1][0])
             return reads.get_companies(bc, request, prefix, None)
@@ -250,7 +258,9 @@ def _entity_path(bc: BusinessCentral, request: Request, prefix: str, company_id:
 
 
 def _method_not_allowed(method: str, what: str) -> BCError:
-    kind = "Entity" if method in ("PATCH", "DELETE") else "EntitySet"
+    # BC's error table quotes "'POST' requests for 'companies' of EdmType 'Entity'" (API-FACTS
+    # §8, DOCS dynamics-error-codes.md); the EdmType BC names for other sets is UNVERIFIED
+    kind = "Entity" if method in ("PATCH", "DELETE") or what == "companies" else "EntitySet"
     return BCError(405, "BadRequest_MethodNotAllowed",
                    f"'{method}' requests for '{what}' of EdmType '{kind}' are not allowed "
                    "within Microsoft Dynamics NAV OData web services.")
