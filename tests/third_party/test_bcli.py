@@ -164,3 +164,27 @@ def test_environments_of_the_tenant(tls_emulator: EmulatorServer, tmp_path: Path
     assert environment["aadTenantId"] == config.tenant
     assert environment["type"] in ("Production", "Sandbox")
     assert environment["applicationFamily"] == "BusinessCentral"
+
+
+def test_upload_attachment_two_phase(tls_emulator: EmulatorServer, tmp_path: Path) -> None:
+    # bcli's upload_attachment: POST documentAttachments {parentType, parentId, fileName}, then
+    # PATCH documentAttachments({id})/attachmentContent with the bytes and the ETag
+    # (DOCS api/dynamics_documentattachment_create.md, api/dynamics_attachment_update.md)
+    config = tls_emulator.emulator.config
+    document = tmp_path / "spec.pdf"
+    document.write_bytes(b"%PDF-1.4 emulator test\n")
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with _client(config, tmp_path) as client:
+            client.profile.company_id = (await client.list_companies())[0]["id"]
+            item = (await client.query("items").top(1).get())[0]
+            uploaded = await client.upload_attachment("Item", item["id"], document)
+            listed = await client.query("documentAttachments").filter(f"parentId eq {item['id']}").get()
+            return uploaded, {"listed": listed, "item": item}
+
+    uploaded, seen = _run(scenario())
+    (attachment,) = seen["listed"]
+    assert attachment["fileName"] == "spec.pdf"
+    assert attachment["byteSize"] == len(document.read_bytes())
+    assert attachment["parentId"] == seen["item"]["id"]
+    assert uploaded

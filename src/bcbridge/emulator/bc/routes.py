@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from bcbridge.emulator.bc import reads, writes
+from bcbridge.emulator.bc import attachments, reads, writes
 from bcbridge.emulator.bc.metadata import metadata_response, service_document
 from bcbridge.emulator.bc.schema import schema
 from bcbridge.emulator.errors import BCError
@@ -204,6 +204,8 @@ def _entity_path(bc: BusinessCentral, request: Request, prefix: str, company_id:
                  context: str, parsed: list[tuple[str, str | None]]) -> Response:
     sets = schema()
     name, raw_key = parsed[0]
+    if name in attachments.SETS:
+        return attachments.handle(bc, request, prefix, company_id, context, name, raw_key, parsed[1:])
     if name not in sets or name == "companies":
         raise not_found(name)
     entity_set, key, parent_key = name, _key(raw_key), None
