@@ -23,6 +23,7 @@ def first(http: httpx.Client, url: str) -> dict:
     return http.get(url, params={"$top": "1"}).json()["value"][0]
 
 
+@pytest.mark.unverified  # content PATCH answers 204 as the v1.0 sample; the v2.0 page says 200
 def test_attachment_lifecycle(http: httpx.Client, emulator: Emulator) -> None:
     base = company_url(emulator)
     journal_line = first(http, f"{base}/journalLines")
@@ -71,6 +72,7 @@ def test_attachment_lifecycle(http: httpx.Client, emulator: Emulator) -> None:
     assert http.get(url).status_code == 404
 
 
+@pytest.mark.unverified  # BC's code for a missing parent is not documented (400 BadRequest here)
 def test_attachment_needs_an_existing_parent_and_a_known_type(http: httpx.Client, emulator: Emulator) -> None:
     base = company_url(emulator)
     order = first(http, f"{base}/salesOrders")
