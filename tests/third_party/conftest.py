@@ -1,21 +1,20 @@
 """Fixtures of the third-party client tests: the emulator over TLS on BC's and Entra's names.
 
-``tls_emulator`` is a running :class:`~bcbridge.emulator.server.EmulatorServer` with the
-local CA's certificate, publishing ``https://api.businesscentral.dynamics.com`` and
+``tls_emulator`` is the pytest plugin's ``bc_emulator_tls_server``: a running
+:class:`~bcbridge.emulator.server.EmulatorServer` with the local CA's certificate,
+publishing ``https://api.businesscentral.dynamics.com`` and
 ``https://login.microsoftonline.com``; inside the test those names resolve to it
 (:func:`bcbridge.testing.route_bc_hosts`), so the clients run exactly as against BC online.
+A module overrides ``tls_emulator_config`` to change the emulator's settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from bcbridge.emulator import Emulator, EmulatorConfig
+from bcbridge.emulator import EmulatorConfig
 from bcbridge.emulator.server import EmulatorServer
-from bcbridge.emulator.tls import BC_API_HOST, ENTRA_HOST, ensure_certificates
-from bcbridge.testing import route_bc_hosts
+from bcbridge.emulator.tls import BC_API_HOST, ENTRA_HOST
 
 AUTHORITY = f"https://{ENTRA_HOST}"
 API = f"https://{BC_API_HOST}"
@@ -34,6 +33,10 @@ def tls_emulator_config() -> EmulatorConfig:
 
 
 @pytest.fixture
-def tls_emulator(tls_emulator_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(Emulator(tls_emulator_config), tls=ensure_certificates()) as server, route_bc_hosts(server):
-        yield server
+def bc_emulator_config(tls_emulator_config: EmulatorConfig) -> EmulatorConfig:
+    return tls_emulator_config
+
+
+@pytest.fixture
+def tls_emulator(bc_emulator_tls_server: EmulatorServer) -> EmulatorServer:
+    return bc_emulator_tls_server

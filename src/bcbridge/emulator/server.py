@@ -10,6 +10,7 @@ URL, so token issuers, discovery documents and ``@odata.nextLink`` point at the 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -59,7 +60,8 @@ def shutdown_waitress(server: Any, thread: threading.Thread | None = None, timeo
 
     def guarded_pull() -> None:  # a worker still finishing after the trigger closed
         if not trigger._closed:
-            pull()
+            with contextlib.suppress(OSError):
+                pull()
 
     trigger._physical_pull = guarded_pull
     looping = thread is not None and thread is not threading.current_thread() and thread.is_alive()
