@@ -81,6 +81,7 @@ def test_tenant_may_be_a_domain_or_left_out(emulator: Emulator, http: httpx.Clie
         f"{BASE}/v2.0/Production/api/v2.0/$metadata#companies")
 
 
+@pytest.mark.unverified  # the codes for an unknown tenant/environment are not documented for these cases
 def test_unknown_tenant_or_environment_is_404(emulator: Emulator, http: httpx.Client) -> None:
     tenant = http.get("/v2.0/contoso.onmicrosoft.com/production/api/v2.0/companies")
     assert tenant.status_code == 404
