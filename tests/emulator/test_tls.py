@@ -146,7 +146,7 @@ def test_https_server_stops_cleanly_from_another_thread(tls_dir: Path) -> None:
 def test_cli_tls_prints_the_https_line_then_the_ca(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "BCBRIDGE_HOME": str(tmp_path)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "bcbridge.emulator", "--tls", "--port", "0"],
+        [sys.executable, "-m", "bcbridge.emulator", "--tls", "--public-client", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -160,9 +160,29 @@ def test_cli_tls_prints_the_https_line_then_the_ca(tmp_path: Path) -> None:
         assert ca_line == f"emulator CA: {(tmp_path / 'emulator-tls' / 'ca.pem').resolve()}"
         url = listening.removeprefix("emulator listening on ")
         ca = ca_line.removeprefix("emulator CA: ")
-        info = httpx.get(f"{url}/_emulator", verify=ssl.create_default_context(cafile=ca), timeout=10).json()
+        verify = ssl.create_default_context(cafile=ca)
+        info = httpx.get(f"{url}/_emulator", verify=verify, timeout=10).json()
         assert info["apiUrl"].startswith(f"https://{BC_API_HOST}/v2.0/")
         assert info["authority"].startswith(f"https://{ENTRA_HOST}/")
+        # --public-client: the device code grant is redeemed without a secret (pending here)
+        client_id = EmulatorConfig().client_id
+        flow = httpx.post(
+            f"{url}/organizations/oauth2/v2.0/devicecode",
+            data={"client_id": client_id, "scope": f"https://{BC_API_HOST}/.default offline_access"},
+            verify=verify,
+            timeout=10,
+        ).json()
+        poll = httpx.post(
+            f"{url}/organizations/oauth2/v2.0/token",
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+                "client_id": client_id,
+                "device_code": flow["device_code"],
+            },
+            verify=verify,
+            timeout=10,
+        )
+        assert poll.json()["error"] == "authorization_pending"
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=10)

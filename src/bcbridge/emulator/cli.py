@@ -36,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bcbridge emulator",
         description="Serve a local stand-in for Business Central online and Entra ID.",
+        epilog="bcbridge emulator hosts [--address A] [--tls-dir DIR] prints the /etc/hosts lines "
+        "that send BC's and Entra's host names to the emulator, and the CA path.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default: %(default)s)")
