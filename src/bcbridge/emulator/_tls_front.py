@@ -51,6 +51,8 @@ class TLSFront:
         listener = socket.socket(family, socket.SOCK_STREAM)
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # no Nagle delay on relayed answers (accepted sockets inherit it on Linux)
+            listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             listener.bind((self.host, self.port))
             listener.listen(1024)
             listener.setblocking(False)
