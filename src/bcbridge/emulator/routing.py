@@ -29,7 +29,13 @@ _ROUTED_ADDRESS = "127.77.12.1"
 
 
 @contextlib.contextmanager
-def route_bc_hosts(server: EmulatorServer, hosts: tuple[str, ...] = (BC_API_HOST, ENTRA_HOST)) -> Iterator[None]:
+def route_bc_hosts(
+    server: EmulatorServer | None = None,
+    hosts: tuple[str, ...] = (BC_API_HOST, ENTRA_HOST),
+    *,
+    port: int | None = None,
+    ca: str | os.PathLike[str] | None = None,
+) -> Iterator[None]:
     """Send ``https://`` traffic for BC's and Entra's host names to ``server``, in this process.
 
     ``socket.getaddrinfo`` answers ``(host, 443)`` for each of ``hosts`` with a private
@@ -47,14 +53,20 @@ def route_bc_hosts(server: EmulatorServer, hosts: tuple[str, ...] = (BC_API_HOST
     Args:
         server: A started :class:`~bcbridge.emulator.server.EmulatorServer` with ``tls``.
         hosts: The names to route (default: BC's API host and Entra's sign-in host).
+        port / ca: Instead of ``server``: the loopback port and CA file of an emulator
+            running elsewhere (``bcbridge emulator --tls`` prints both).
 
     Raises:
-        ValueError: ``server`` is not started or serves plain http.
+        ValueError: ``server`` is not started or serves plain http, or neither ``server``
+            nor both ``port`` and ``ca`` are given.
     """
-    if server.tls is None or not server.url.startswith("https://"):
-        raise ValueError("route_bc_hosts needs a started EmulatorServer(..., tls=ensure_certificates())")
+    if server is not None:
+        if server.tls is None or not server.url.startswith("https://"):
+            raise ValueError("route_bc_hosts needs a started EmulatorServer(..., tls=ensure_certificates())")
+        port, ca = server.port, server.tls.ca
+    if port is None or ca is None:
+        raise ValueError("route_bc_hosts needs a TLS EmulatorServer, or the port and CA of a running emulator")
     names = {host.lower() for host in hosts}
-    port = server.port
     previous_getaddrinfo = socket.getaddrinfo
     previous_connect, previous_connect_ex = socket.socket.connect, socket.socket.connect_ex
 
@@ -83,7 +95,7 @@ def route_bc_hosts(server: EmulatorServer, hosts: tuple[str, ...] = (BC_API_HOST
     saved = {name: os.environ.get(name) for name in _CA_VARIABLES}
     socket.getaddrinfo = getaddrinfo
     socket.socket.connect, socket.socket.connect_ex = connect, connect_ex  # type: ignore[method-assign]
-    os.environ.update(dict.fromkeys(_CA_VARIABLES, str(server.tls.ca)))
+    os.environ.update(dict.fromkeys(_CA_VARIABLES, os.fspath(ca)))
     try:
         yield
     finally:
