@@ -13,6 +13,8 @@ from bcbridge.emulator import Emulator
 from ._bc import BASE, client, company_url, make_emulator, root
 from ._catalogue import catalogue, field_names
 
+ATTACHMENT_SETS = ["attachments", "documentAttachments"]
+
 COMPANY_FIELDS = field_names("companies")
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 
@@ -105,7 +107,8 @@ def test_unknown_company_and_segment(emulator: Emulator, http: httpx.Client) -> 
 def test_service_document_lists_every_entity_set(emulator: Emulator, http: httpx.Client) -> None:
     body = http.get(root(emulator)).json()
     assert body["@odata.context"] == f"{BASE}{root(emulator)}/$metadata"
-    assert [v["name"] for v in body["value"]] == list(catalogue())
+    # the catalogue's sets, then the two attachment sets of the API v2.0 reference
+    assert [v["name"] for v in body["value"]] == [*catalogue(), *ATTACHMENT_SETS]
     assert body["value"][1] == {"name": "items", "kind": "EntitySet", "url": "items"}
 
 
@@ -144,4 +147,8 @@ def test_metadata_describes_types_keys_enums_navigation_and_actions(
     assert ("shipAndInvoice", "Microsoft.NAV.salesOrder") in actions
     container = namespace.find(f"{EDM}EntityContainer")
     assert container is not None
-    assert len(container.findall(f"{EDM}EntitySet")) == len(catalogue())
+    assert len(container.findall(f"{EDM}EntitySet")) == len(catalogue()) + len(ATTACHMENT_SETS)
+    # resources/dynamics_attachment: the file is the attachmentContent stream
+    attachment = {p.get("Name"): p.get("Type") for p in types["attachment"].findall(f"{EDM}Property")}
+    assert attachment["attachmentContent"] == "Edm.Stream"
+    assert attachment["parentId"] == "Edm.Guid" and attachment["byteSize"] == "Edm.Int32"

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from bcbridge.emulator.bc import BusinessCentral
 
-__all__ = ["SETS", "AttachmentStore", "handle"]
+__all__ = ["ENTITY", "SETS", "AttachmentStore", "handle"]
 
 #: Fields in JSON order (the documents' samples) and their entities.json-style types.
 SETS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -65,7 +65,7 @@ SETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("lastModifiedDateTime", "datetime"),
     ),
 }
-_ENTITY = {"attachments": "attachment", "documentAttachments": "documentAttachment"}
+ENTITY = {"attachments": "attachment", "documentAttachments": "documentAttachment"}
 _WRITABLE = {
     "attachments": {"parentId", "fileName", "parentType"},
     "documentAttachments": {
@@ -197,7 +197,7 @@ def _list(request: Request, base: str, context: str, entity_set: str, items: dic
     text = request.args.get("$filter")
     if text:
         predicate = compile_filter(
-            parse_filter(text), dict(SETS[entity_set]), entity_type=f"Microsoft.NAV.{_ENTITY[entity_set]}"
+            parse_filter(text), dict(SETS[entity_set]), entity_type=f"Microsoft.NAV.{ENTITY[entity_set]}"
         )
         records = [r for r in records if predicate(r)]
     skip, top = _integer(request, "$skip"), _integer(request, "$top")
@@ -284,7 +284,7 @@ def _check_writable(entity_set: str, body: dict[str, Any]) -> None:
             raise BCError(
                 400,
                 "BadRequest",
-                f"The property '{name}' does not exist on type 'Microsoft.NAV.{_ENTITY[entity_set]}'.",
+                f"The property '{name}' does not exist on type 'Microsoft.NAV.{ENTITY[entity_set]}'.",
             )
         if name not in _WRITABLE[entity_set]:
             raise BCError(400, "BadRequest_InvalidOperation", f"Control '{name}' is read-only.")
