@@ -188,3 +188,20 @@ def test_upload_attachment_two_phase(tls_emulator: EmulatorServer, tmp_path: Pat
     assert attachment["byteSize"] == len(document.read_bytes())
     assert attachment["parentId"] == seen["item"]["id"]
     assert uploaded
+
+
+def test_custom_api_route(tls_emulator: EmulatorServer, tmp_path: Path) -> None:
+    # a custom API page: /api/{publisher}/{group}/{version}/companies({id})/{entitySet}
+    # (DOCS developer/devenv-develop-custom-api.md, API-FACTS §2.2)
+    config = tls_emulator.emulator.config
+
+    async def scenario() -> dict[str, Any]:
+        async with _client(config, tmp_path) as client:
+            client.profile.company_id = (await client.list_companies())[0]["id"]
+            answer = await client.get("warehouseShipments", publisher="contoso", group="warehouse", version="v1.0")
+            return answer.raw
+
+    body = _run(scenario())
+    assert body["@odata.context"].startswith(f"{API}/v2.0/")
+    assert "/api/contoso/warehouse/v1.0/$metadata#" in body["@odata.context"]
+    assert isinstance(body["value"], list) and body["value"]
