@@ -171,3 +171,32 @@ def test_cli_main_serves_until_interrupted(monkeypatch: pytest.MonkeyPatch) -> N
     out = stdout.getvalue()
     assert out.startswith("emulator listening on http://127.0.0.1:")
     assert out.count("\n") == 1
+
+
+def test_shutdown_waitress_from_another_thread_with_a_kept_alive_connection() -> None:
+    # the helper the demo's SiteServer uses too: a plain waitress server, stopped from a
+    # thread that is neither the loop's nor the test's, while a client keeps a connection open
+    from waitress.server import create_server
+
+    from bcbridge.emulator.server import shutdown_waitress
+
+    def app(environ: dict, start_response: object) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])  # type: ignore[operator]
+        return [b"ok"]
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=2)
+    loop = threading.Thread(target=server.run, daemon=True)
+    loop.start()
+    url = f"http://127.0.0.1:{server.effective_port}/"
+    with httpx.Client() as client:
+        assert client.get(url).text == "ok"
+        stopper = threading.Thread(target=shutdown_waitress, args=(server, loop))
+        stopper.start()
+        stopper.join(30)
+        assert not stopper.is_alive() and not loop.is_alive()
+        try:
+            client.get(url, timeout=2)
+        except httpx.TransportError:
+            pass
+        else:
+            raise AssertionError("the server still answers after shutdown_waitress")
