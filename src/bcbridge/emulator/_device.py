@@ -72,6 +72,12 @@ class DeviceStore:
                     return grant
         return None
 
+    def decide(self, grant: DeviceGrant, subject: Subject | None) -> None:
+        """The user approved (``subject``: who signed in) or declined (``None``) ``grant``."""
+        with self._lock:
+            if grant.status == "pending":
+                grant.subject, grant.status = subject, ("approved" if subject else "declined")
+
     def redeem(self, device_code: str, client_id: str, now: float) -> DeviceGrant:
         with self._lock:
             grant = self.grants.get(device_code)
@@ -176,7 +182,7 @@ def device_login(identity: Identity, request: Request) -> Response:
         return _html("devicecode.html", {"action": action, "error": error})
     step = request.form.get("action")
     if step == "cancel":
-        grant.status = "declined"
+        identity.devices.decide(grant, None)
         return _html("message.html", {"title": "Sign-in cancelled", "message": "You declined to sign in."})
     email = request.form.get("email") or config.demo_user_email
     page = {
@@ -195,8 +201,7 @@ def device_login(identity: Identity, request: Request) -> Response:
     if email.lower() != config.demo_user_email.lower() or password != config.demo_user_password:
         page["error"] = '<p id="error" class="error">Your account or password is incorrect.</p>'
         return _html("signin.html", page)
-    grant.subject = identity.user_subject()
-    grant.status = "approved"
+    identity.devices.decide(grant, identity.user_subject())
     return _html(
         "message.html",
         {
