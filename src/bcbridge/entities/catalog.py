@@ -1,6 +1,7 @@
 """The 35 API v2.0 entity sets bcbridge knows by name (``entities.json``, from the AL pages).
 
-Source: ``shared/bc/entities.json`` (fields in JSON order, key, containment) and
+Source: ``bcbridge/data/entities.json``, the one catalogue the emulator reads too (fields in
+JSON order, key, containment), and
 API-FACTS §2.4 (bound actions) and §6.3 (webhook-capable sets).
 """
 
