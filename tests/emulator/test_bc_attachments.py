@@ -14,7 +14,7 @@ import pytest
 
 from bcbridge.emulator import Emulator
 
-from ._bc import company_url
+from ._bc import company_id, company_url
 
 PDF = b"%PDF-1.4\n% a tiny test file\n" + bytes(range(256))
 
@@ -126,3 +126,24 @@ def test_attachments_go_with_a_reset(http: httpx.Client, emulator: Emulator, ent
     )
     emulator.control.reset()
     assert http.get(f"{base}/{entity_set}").json()["value"] == []
+
+
+def test_attachments_of_a_document_by_containment(http: httpx.Client, emulator: Emulator) -> None:
+    # salesOrders({id})/attachments: the containment navigation of the salesOrder entity
+    # (resources/dynamics_salesorder "attachments" navigation; API-FACTS §7 salesOrders)
+    base = company_url(emulator)
+    first_order, second_order = http.get(f"{base}/salesOrders", params={"$top": "2"}).json()["value"]
+    created = http.post(f"{base}/salesOrders({first_order['id']})/attachments", json={"fileName": "po.pdf"})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["parentId"], body["parentType"]) == (first_order["id"], "Sales Order")
+    assert body["@odata.context"].endswith(
+        f"/$metadata#companies({company_id(emulator)})/salesOrders({first_order['id']})/attachments/$entity"
+    )
+    listed = http.get(f"{base}/salesOrders({first_order['id']})/attachments").json()["value"]
+    assert [a["id"] for a in listed] == [body["id"]]
+    assert http.get(f"{base}/salesOrders({second_order['id']})/attachments").json()["value"] == []
+    content = f"{base}/salesOrders({first_order['id']})/attachments({body['id']})/attachmentContent"
+    assert http.patch(content, content=b"%PDF", headers={"If-Match": body["@odata.etag"]}).status_code == 204
+    assert http.get(f"{base}/attachments({body['id']})/attachmentContent").content == b"%PDF"
+    assert http.get(f"{base}/salesOrders({second_order['id']})/attachments({body['id']})").status_code == 404

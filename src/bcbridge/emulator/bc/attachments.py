@@ -111,6 +111,22 @@ class AttachmentStore:
         return self.sets.setdefault((company_id, entity_set), {})
 
 
+class _Scoped(dict):  # type: ignore[type-arg]
+    """The attachments of one parent record, writing through to the company's set."""
+
+    def __init__(self, items: dict[str, _Attachment], parent: tuple[str, str]) -> None:
+        super().__init__((k, v) for k, v in items.items() if v.record["parentId"] == parent[1])
+        self.items, self.parent = items, parent
+
+    def __setitem__(self, key: str, value: _Attachment) -> None:
+        super().__setitem__(key, value)
+        self.items[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        del self.items[key]
+
+
 def store(bc: BusinessCentral) -> AttachmentStore:
     """The attachments of ``bc``'s current data (a new, empty store after each reset)."""
     current = getattr(bc.store, "attachments", None)
@@ -129,8 +145,14 @@ def handle(
     entity_set: str,
     raw_key: str | None,
     rest: list[tuple[str, str | None]],
+    parent: tuple[str, str] | None = None,
 ) -> Response:
-    """Serve ``{entity_set}[({id})][/attachmentContent]`` of one company."""
+    """Serve ``{entity_set}[({id})][/attachmentContent]`` of one company.
+
+    ``parent`` = ``(entity set, id)`` for the containment form
+    ``salesOrders({id})/attachments``: only that record's attachments are listed, and a
+    POST attaches to it.
+    """
     from bcbridge.emulator.bc.routes import _key, not_found
 
     method = request.method.upper()
@@ -142,6 +164,8 @@ def handle(
         raise not_found(rest[0][0])
     with attachments.lock:
         items = attachments.of(company_id, entity_set)
+        if parent is not None:
+            items = _Scoped(items, parent)
         if key is None:
             if method == "GET":
                 return _list(request, base, context, entity_set, items)
@@ -227,6 +251,10 @@ def _create(
 ) -> Response:
     body = _body(request)
     _check_writable(entity_set, body)
+    if isinstance(items, _Scoped):
+        parent_set, parent_id = items.parent
+        body.setdefault("parentId", parent_id)
+        body.setdefault("parentType", next(k for k, v in PARENT_SETS.items() if v == parent_set))
     if not body.get("fileName"):
         raise BCError(400, "BadRequest_RequiredParamNotProvided", "Field 'fileName' must not be blank or empty.")
     record: dict[str, Any] = {name: _blank(type_) for name, type_ in SETS[entity_set]}

@@ -218,6 +218,12 @@ def _entity_path(bc: BusinessCentral, request: Request, prefix: str, company_id:
             count = True
         elif segment.startswith("Microsoft.NAV.") and last and key is not None:
             action = segment[len("Microsoft.NAV."):]
+        elif key is not None and segment in attachments.SETS and entity_set in attachments.PARENT_SETS.values():
+            # salesOrders({id})/attachments, items({id})/documentAttachments (containment)
+            if bc.store.ordinal(company_id, entity_set, key) is None:
+                raise writes.record_not_found(entity_set)
+            return attachments.handle(bc, request, prefix, company_id, f"{context}({key})", segment, raw,
+                                      parsed[index + 1:], parent=(entity_set, key))
         elif key is not None and segment in sets[entity_set].children:
             if bc.store.ordinal(company_id, entity_set, key) is None:
                 raise writes.record_not_found(entity_set)
