@@ -177,14 +177,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     tls = ensure_certificates(args.tls_dir) if args.tls else None
     emulator = Emulator(config)
-    signal.signal(signal.SIGTERM, _stop)
+    previous = signal.signal(signal.SIGTERM, _stop)
 
     def ready(url: str) -> None:
         print(f"emulator listening on {url}", flush=True)
         if tls is not None:
             print(f"emulator CA: {tls.ca.resolve()}", flush=True)
 
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        serve(emulator, args.host, args.port, ready=ready, tls=tls)
+    try:
+        with contextlib.suppress(KeyboardInterrupt, SystemExit):
+            serve(emulator, args.host, args.port, ready=ready, tls=tls)
+    finally:
+        signal.signal(signal.SIGTERM, previous)  # main() called from Python leaves no trace
     sys.stdout.flush()
     return 0
