@@ -7,6 +7,8 @@ import datetime as dt
 import httpx
 import pytest
 
+import bcbridge.emulator as emulator
+import bcbridge.emulator.config as config_mod
 from bcbridge.exceptions import ConcurrencyConflict, NotFound
 from bcbridge.http import BCClient, BCUrls, RequestRecord
 from bcbridge.odata import (
@@ -19,9 +21,6 @@ from bcbridge.odata import (
     parse_metadata,
     send_batch,
 )
-
-emulator = pytest.importorskip("bcbridge.emulator", exc_type=ImportError)
-config_mod = pytest.importorskip("bcbridge.emulator.config", exc_type=ImportError)
 
 BASE = "http://bc.emulator.test"
 

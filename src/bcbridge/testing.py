@@ -4,6 +4,11 @@ Set ``BCBRIDGE["HTTP_TRANSPORT"] = "bcbridge.testing.emulator_transport"`` and c
 :func:`use_emulator` with an :class:`~bcbridge.emulator.Emulator`; every connection then
 talks to that emulator without a socket. The pytest fixtures in ``tests/conftest.py`` of
 bcbridge show the pattern.
+
+For clients you cannot configure (MSAL, bc-cli, anything hard-wired to
+``https://api.businesscentral.dynamics.com`` and ``https://login.microsoftonline.com``),
+serve the emulator with TLS and use :func:`route_bc_hosts`: inside the current process
+those two names then resolve to the emulator and the emulator's CA is the trusted one.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from typing import Any
 import httpx
 
 from bcbridge.emulator import Emulator
+from bcbridge.emulator.routing import route_bc_hosts
 
-__all__ = ["CountingTransport", "emulator_transport", "use_emulator"]
+__all__ = ["CountingTransport", "emulator_transport", "route_bc_hosts", "use_emulator"]
 
 _current: Emulator | None = None
 

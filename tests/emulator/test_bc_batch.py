@@ -347,6 +347,7 @@ def test_batch_needs_a_token(emulator: Emulator) -> None:
     assert answer.status_code == 401
 
 
+@pytest.mark.unverified  # BC's behaviour after a failed inner request is not documented (batch_continue_on_error)
 def test_continue_on_error_setting(emulator: Emulator) -> None:
     emulator.config.batch_continue_on_error = False
     with client(emulator) as http:

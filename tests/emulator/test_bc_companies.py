@@ -9,11 +9,13 @@ import httpx
 import pytest
 
 from bcbridge.emulator import Emulator
-from bcbridge.emulator.bc.schema import schema
 
 from ._bc import BASE, client, company_url, make_emulator, root
+from ._catalogue import catalogue, field_names
 
-COMPANY_FIELDS = [f.name for f in schema()["companies"].fields]
+ATTACHMENT_SETS = ["attachments", "documentAttachments"]
+
+COMPANY_FIELDS = field_names("companies")
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
 
 
@@ -81,6 +83,7 @@ def test_tenant_may_be_a_domain_or_left_out(emulator: Emulator, http: httpx.Clie
         f"{BASE}/v2.0/Production/api/v2.0/$metadata#companies")
 
 
+@pytest.mark.unverified  # the codes for an unknown tenant/environment are not documented for these cases
 def test_unknown_tenant_or_environment_is_404(emulator: Emulator, http: httpx.Client) -> None:
     tenant = http.get("/v2.0/contoso.onmicrosoft.com/production/api/v2.0/companies")
     assert tenant.status_code == 404
@@ -104,7 +107,8 @@ def test_unknown_company_and_segment(emulator: Emulator, http: httpx.Client) -> 
 def test_service_document_lists_every_entity_set(emulator: Emulator, http: httpx.Client) -> None:
     body = http.get(root(emulator)).json()
     assert body["@odata.context"] == f"{BASE}{root(emulator)}/$metadata"
-    assert [v["name"] for v in body["value"]] == list(schema())
+    # the catalogue's sets, then the two attachment sets of the API v2.0 reference
+    assert [v["name"] for v in body["value"]] == [*catalogue(), *ATTACHMENT_SETS]
     assert body["value"][1] == {"name": "items", "kind": "EntitySet", "url": "items"}
 
 
@@ -120,7 +124,7 @@ def test_metadata_describes_types_keys_enums_navigation_and_actions(
     types = {t.get("Name"): t for t in namespace.findall(f"{EDM}EntityType")}
     item = types["item"]
     properties = [(p.get("Name"), p.get("Type")) for p in item.findall(f"{EDM}Property")]
-    assert [p[0] for p in properties] == [f.name for f in schema()["items"].fields]
+    assert [p[0] for p in properties] == field_names("items")
     assert ("id", "Edm.Guid") in properties
     assert ("type", "Microsoft.NAV.itemType") in properties
     assert ("unitPrice", "Edm.Decimal") in properties
@@ -143,4 +147,8 @@ def test_metadata_describes_types_keys_enums_navigation_and_actions(
     assert ("shipAndInvoice", "Microsoft.NAV.salesOrder") in actions
     container = namespace.find(f"{EDM}EntityContainer")
     assert container is not None
-    assert len(container.findall(f"{EDM}EntitySet")) == len(schema())
+    assert len(container.findall(f"{EDM}EntitySet")) == len(catalogue()) + len(ATTACHMENT_SETS)
+    # resources/dynamics_attachment: the file is the attachmentContent stream
+    attachment = {p.get("Name"): p.get("Type") for p in types["attachment"].findall(f"{EDM}Property")}
+    assert attachment["attachmentContent"] == "Edm.Stream"
+    assert attachment["parentId"] == "Edm.Guid" and attachment["byteSize"] == "Edm.Int32"

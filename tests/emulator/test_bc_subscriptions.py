@@ -88,6 +88,7 @@ def test_create_runs_the_handshake_and_returns_the_subscription(emulator: Emulat
     assert one.status_code == 200 and one.json()["resource"] == sub["resource"]
 
 
+@pytest.mark.unverified  # BC's error code for a failed handshake is not documented
 def test_failed_handshake_creates_nothing(emulator: Emulator, http: httpx.Client,
                                           receiver: Receiver) -> None:
     receiver.echo = False

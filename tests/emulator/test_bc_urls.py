@@ -138,6 +138,7 @@ def test_count_segment(emulator: Emulator, http: httpx.Client) -> None:
     assert filtered.text == "10"
 
 
+@pytest.mark.unverified  # whether BC answers PUT with 405 or treats it as PATCH is not documented (put_status)
 def test_put_is_not_allowed(emulator: Emulator, http: httpx.Client) -> None:
     item = first(http, f"{company_url(emulator)}/items")
     answer = http.put(f"{company_url(emulator)}/items({item['id']})", json={"displayName": "x"},

@@ -85,6 +85,7 @@ def test_company_as_query_parameter(http: httpx.Client, emulator: Emulator) -> N
     assert unknown.json()["error"]["code"] == "Internal_CompanyNotFound"
 
 
+@pytest.mark.unverified  # the composite key form is not in the documents
 def test_sales_orders_composite_key_and_lines(http: httpx.Client, emulator: Emulator) -> None:
     order = http.get(f"{company_url(emulator)}/salesOrders", params={"$top": "1", "$expand": "salesOrderLines"}).json()[
         "value"
@@ -333,6 +334,7 @@ def test_batch_of_web_service_calls(http: httpx.Client, emulator: Emulator) -> N
     assert responses[1]["body"]["value"].startswith("S-ORD")
 
 
+@pytest.mark.unverified  # PUT on web services is not documented (put_status)
 def test_put_follows_the_put_setting(http: httpx.Client, emulator: Emulator) -> None:
     item = first_item(http, emulator)
     url = f"{company_path(emulator)}/ItemCard('{item['number']}')"

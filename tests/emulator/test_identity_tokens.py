@@ -104,6 +104,7 @@ def test_client_credentials_not_on_common(
     assert answer.json()["error_codes"] == [9001023]
 
 
+@pytest.mark.unverified  # Entra sends 401 'for some cases' only (invalid_client_status)
 def test_wrong_secret_is_invalid_client_7000215_with_configurable_status(
     bc_emulator_http: httpx.Client, bc_emulator: Emulator
 ) -> None:

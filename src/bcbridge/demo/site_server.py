@@ -41,6 +41,5 @@ class SiteServer:
         server, self._server = self._server, None
         if server is None:
             return
-        shutdown_waitress(server)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        shutdown_waitress(server, self._thread)
+        self._thread = None

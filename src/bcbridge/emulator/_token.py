@@ -2,7 +2,8 @@
 
 Grants: ``authorization_code`` (with PKCE S256/plain), ``refresh_token`` (soft rotation:
 a new refresh token on every use, the old one stays valid unless
-``strict_refresh_token_rotation``) and ``client_credentials``. Client authentication by
+``strict_refresh_token_rotation``), ``client_credentials`` and the device code grant
+(:mod:`._device`). Client authentication by
 ``client_id``/``client_secret`` in the body (``client_secret_post``) or HTTP Basic
 (``client_secret_basic``). Errors are Entra's JSON (``errors.entra_error_response``).
 """
@@ -15,6 +16,10 @@ import hmac
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+import orjson
+
+from bcbridge.emulator._device import DEVICE_CODE_GRANT
+from bcbridge.emulator._device import redeem as redeem_device_code
 from bcbridge.emulator._grants import GrantError, RefreshGrant
 from bcbridge.emulator._scopes import BC_RESOURCE, ScopeError, granted, parse_delegated
 from bcbridge.emulator.config import BC_SCOPE
@@ -28,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["token"]
 
-_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
+_GRANTS = ("authorization_code", "refresh_token", "client_credentials", DEVICE_CODE_GRANT)
 _COMMON = ("common", "consumers")
 
 
@@ -132,6 +137,9 @@ def token(identity: Identity, request: Request, tenant: str) -> Response:
             body = _client_credentials(identity, form, tenant)
         elif grant_type == "authorization_code":
             body = _authorization_code(identity, form, client_id)
+        elif grant_type == DEVICE_CODE_GRANT:
+            subject, scopes = redeem_device_code(identity, form, client_id)
+            body = _delegated_response(identity, subject, scopes)
         else:
             body = _refresh_token(identity, form, client_id)
     except _Fail as fail:
@@ -140,10 +148,20 @@ def token(identity: Identity, request: Request, tenant: str) -> Response:
         )
     except GrantError as error:
         return entra_error_response(error.error, error.aadsts, error.description, now)
+    if form.get("client_info") == "1" and "scope" in body:
+        body["client_info"] = _client_info(identity, body)
     response = json_response(body, odata=False)
     response.headers["Cache-Control"] = "no-store, no-cache"
     response.headers["Pragma"] = "no-cache"
     return response
+
+
+def _client_info(identity: Identity, body: dict[str, Any]) -> str:
+    """Entra's ``client_info`` (asked for with ``client_info=1``, as MSAL does): base64url of
+    ``{"uid": oid, "utid": tid}`` of the signed-in user, the key of MSAL's account cache."""
+    claims = identity.key.verify(body["access_token"])
+    info = orjson.dumps({"uid": claims["oid"], "utid": claims["tid"]})
+    return base64.urlsafe_b64encode(info).rstrip(b"=").decode("ascii")
 
 
 def _client_credentials(identity: Identity, form: Any, tenant: str) -> dict[str, Any]:

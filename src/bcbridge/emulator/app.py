@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
 
-from bcbridge.emulator.bc import BusinessCentral
+from bcbridge.emulator.bc import BusinessCentral, environments
 from bcbridge.emulator.clock import Clock
 from bcbridge.emulator.config import EmulatorConfig
 from bcbridge.emulator.control import Control
@@ -26,10 +26,13 @@ __all__ = ["Emulator"]
 logger = logging.getLogger("bcbridge.emulator")
 
 # /{tenant}/oauth2/v2.0/{authorize,token}, /{tenant}/v2.0/.well-known/openid-configuration,
-# /{tenant}/discovery/v2.0/keys (API-FACTS §1.1)
+# /{tenant}/discovery/v2.0/keys (API-FACTS §1.1), the device code flow's
+# /{tenant}/oauth2/v2.0/devicecode and /common/oauth2/deviceauth, and MSAL's instance
+# discovery /common/discovery/instance
 _IDENTITY_PATH = re.compile(
     r"^/(?P<tenant>[^/_][^/]*)/(?P<endpoint>oauth2/v2\.0/authorize|oauth2/v2\.0/token"
-    r"|v2\.0/\.well-known/openid-configuration|discovery/v2\.0/keys)/?$"
+    r"|v2\.0/\.well-known/openid-configuration|discovery/v2\.0/keys"
+    r"|oauth2/v2\.0/devicecode|oauth2/deviceauth|discovery/instance)/?$"
 )
 
 
@@ -68,6 +71,8 @@ class Emulator:
                 return self.control.handle(request)
             if path.startswith("/v2.0/"):
                 return self.control.guard(request, self.bc.handle)
+            if environments.matches(path):
+                return self.control.guard(request, lambda r: environments.handle(self, r))
             match = _IDENTITY_PATH.match(path)
             if match:
                 return self.identity.handle(request, match["tenant"], match["endpoint"])

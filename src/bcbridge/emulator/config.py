@@ -35,6 +35,12 @@ class EmulatorConfig:
         refresh_token_lifetime: Seconds a refresh token lives (90 days).
         base_url: Where the emulator is reachable, e.g. ``http://127.0.0.1:8765``; used
             for absolute ``@odata.nextLink`` and token issuers. Set by the server.
+        public_api_url / public_login_url: The origins the emulator publishes for BC
+            (``@odata.context``, ``@odata.nextLink``, ``Location``) and for Entra
+            (discovery, issuer); empty means ``base_url``. ``bcbridge emulator --tls`` sets
+            them to ``https://api.businesscentral.dynamics.com`` and
+            ``https://login.microsoftonline.com``, so clients that insist on BC's own
+            https host names work unchanged (see :mod:`bcbridge.emulator.tls`).
         access_token_audience: ``aud`` of access tokens (API-FACTS §1.1: **UNVERIFIED**, most
             likely ``https://api.businesscentral.dynamics.com``); BC rejects other audiences.
         invalid_client_status: HTTP status of ``invalid_client`` token errors (wrong secret);
@@ -66,6 +72,9 @@ class EmulatorConfig:
             ``documentId`` filter (AL ``APIV2SalesOrderLines.Page.al``, API-FACTS §2.1).
         batch_max_operations: Most operations in one ``$batch`` (100, operational limits);
             more -> 400 ``BadRequest``.
+        batch_outer_company: ``?company=`` on ``POST $batch`` applies to relative inner URLs
+            that name no company themselves (True; UNVERIFIED, the documents only show an
+            inner ``Company`` header); False serves them without a company.
         batch_continue_on_error: Run the rest of a ``$batch`` after a failed request (True,
             UNVERIFIED for BC); False answers the rest with 424.
         extra_actions: Serve bound actions BC's API v2.0 lacks but the emulator offers
@@ -110,6 +119,8 @@ class EmulatorConfig:
     auth_code_lifetime: int = 600
     refresh_token_lifetime: int = 90 * 24 * 3600
     base_url: str = "http://127.0.0.1:0"
+    public_api_url: str = ""
+    public_login_url: str = ""
     access_token_audience: str = "https://api.businesscentral.dynamics.com"
     invalid_client_status: int = 401
     strict_refresh_token_rotation: bool = False
@@ -128,6 +139,7 @@ class EmulatorConfig:
     # -- $batch, bound actions, custom API and web services (bc/batch, actions, ...) --
     batch_max_operations: int = 100
     batch_continue_on_error: bool = True
+    batch_outer_company: bool = True
     extra_actions: bool = True
     codeunit_result_as_text: bool = True
     # -- webhooks (bc/subscriptions.py, webhooks.py) --
@@ -146,6 +158,16 @@ class EmulatorConfig:
     notification_transport: Any = None
     webhook_delivery_interval: float = 1.0
     extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def api_base_url(self) -> str:
+        """Origin published for BC URLs, without a trailing slash."""
+        return (self.public_api_url or self.base_url).rstrip("/")
+
+    @property
+    def login_base_url(self) -> str:
+        """Origin published for Entra URLs (authority, endpoints, issuer), no trailing slash."""
+        return (self.public_login_url or self.base_url).rstrip("/")
 
     @property
     def tenant_uuid(self) -> uuid.UUID:

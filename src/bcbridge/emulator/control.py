@@ -236,7 +236,7 @@ class Control:
 
     def _http_info(self, request: Request) -> Response:
         config = self.emulator.config
-        base = config.base_url.rstrip("/")
+        base, api = config.login_base_url, config.api_base_url
         return _plain(
             {
                 "tenant": config.tenant,
@@ -246,7 +246,7 @@ class Control:
                 "authority": f"{base}/{config.tenant}",
                 "tokenEndpoint": f"{base}/{config.tenant}/oauth2/v2.0/token",
                 "authorizeEndpoint": f"{base}/{config.tenant}/oauth2/v2.0/authorize",
-                "apiUrl": f"{base}/v2.0/{config.tenant}/{config.environment}/api/v2.0",
+                "apiUrl": f"{api}/v2.0/{config.tenant}/{config.environment}/api/v2.0",
                 "seed": config.seed,
             }
         )

@@ -6,7 +6,11 @@ Endpoints (``{tenant}`` is the tenant GUID, one of ``EmulatorConfig.tenant_domai
 * ``GET /{tenant}/v2.0/.well-known/openid-configuration``: the OpenID discovery document.
 * ``GET /{tenant}/discovery/v2.0/keys``: the JWKS with the RS256 signing key.
 * ``GET|POST /{tenant}/oauth2/v2.0/authorize``: sign-in and consent page (:mod:`._signin`).
-* ``POST /{tenant}/oauth2/v2.0/token``: the three grants (:mod:`._token`).
+* ``POST /{tenant}/oauth2/v2.0/token``: the four grants (:mod:`._token`).
+* ``POST /{tenant}/oauth2/v2.0/devicecode`` and the ``/common/oauth2/deviceauth`` page:
+  the device code flow (:mod:`._device`).
+* ``GET /{tenant}/discovery/instance?api-version=1.1&authorization_endpoint=...``: the
+  instance discovery MSAL calls (:meth:`Identity.instance_discovery`).
 
 Access tokens are RS256 JWTs shaped like Entra's v1 tokens for BC: ``aud`` =
 ``config.access_token_audience``, ``iss`` = ``https://sts.windows.net/{tid}/``, ``tid``,
@@ -21,8 +25,9 @@ from __future__ import annotations
 import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
-from bcbridge.emulator import _signin, _token
+from bcbridge.emulator import _device, _signin, _token
 from bcbridge.emulator._grants import GrantStore, Subject
 from bcbridge.emulator._jwt import InvalidToken, SigningKey
 from bcbridge.emulator._scopes import APPLICATION_ROLES, DELEGATED_PERMISSIONS
@@ -60,6 +65,7 @@ class Identity:
         self.emulator = emulator
         self.key = SigningKey()
         self.grants = GrantStore()
+        self.devices = _device.DeviceStore()
         self.session_state = str(uuid.uuid4())
 
     @property
@@ -82,6 +88,10 @@ class Identity:
             return _token.token(self, request, tenant)
         if endpoint == "oauth2/v2.0/authorize":
             return _signin.authorize(self, request, tenant)
+        if endpoint == "oauth2/v2.0/devicecode":
+            return _device.devicecode(self, request, tenant)
+        if endpoint == "oauth2/deviceauth":
+            return _device.device_login(self, request)
         if self.tenant_id(tenant, allow_common=True) is None:
             return entra_error_response(
                 "invalid_tenant",
@@ -92,6 +102,8 @@ class Identity:
             )
         if endpoint == "discovery/v2.0/keys":
             return json_response(self.key.jwks(), odata=False)
+        if endpoint == "discovery/instance":
+            return self.instance_discovery(request)
         return json_response(self.discovery(tenant), odata=False)
 
     # -- directory ---------------------------------------------------------------------
@@ -106,7 +118,7 @@ class Identity:
 
     def discovery(self, tenant: str) -> dict[str, Any]:
         """The OpenID configuration as Entra builds it (``{tenantid}`` on multi-tenant paths)."""
-        base = self.config.base_url.rstrip("/")
+        base = self.config.login_base_url
         known = self.config.knows_tenant(tenant)
         tid = self.config.tenant if known else "{tenantid}"
         path = self.config.tenant if known else tenant.lower()
@@ -115,9 +127,15 @@ class Identity:
             "authorization_endpoint": f"{base}/{path}/oauth2/v2.0/authorize",
             "token_endpoint": f"{base}/{path}/oauth2/v2.0/token",
             "jwks_uri": f"{base}/{path}/discovery/v2.0/keys",
+            "device_authorization_endpoint": f"{base}/{path}/oauth2/v2.0/devicecode",
             "response_types_supported": ["code"],
             "response_modes_supported": ["query", "fragment", "form_post"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "grant_types_supported": [
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                _device.DEVICE_CODE_GRANT,
+            ],
             "code_challenge_methods_supported": ["S256", "plain"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
             "subject_types_supported": ["pairwise"],
@@ -141,6 +159,40 @@ class Identity:
             "tenant_region_scope": "EU",
             "cloud_instance_name": "microsoftonline.com",
         }
+
+    def instance_discovery(self, request: Request) -> Response:
+        """Entra's instance discovery (``api-version=1.1``), as MSAL reads it.
+
+        The shape is the one Entra answers and MSAL for Python parses
+        (``msal/authority.py``, ``_instance_discovery``): ``tenant_discovery_endpoint`` for
+        the tenant of ``authorization_endpoint``, ``api-version`` and ``metadata`` (the
+        host's aliases). An ``authorization_endpoint`` on another host is
+        ``invalid_instance`` AADSTS50049.
+        """
+        host = urlsplit(self.config.login_base_url).netloc.lower()
+        endpoint = request.args.get("authorization_endpoint", "")
+        parts = urlsplit(endpoint)
+        segments = [s for s in parts.path.split("/") if s]
+        if endpoint and (parts.netloc.lower() != host or not segments):
+            return entra_error_response(
+                "invalid_instance", 50049, "Unknown or invalid instance.", self.clock.now()
+            )
+        tenant = segments[0] if segments else "common"
+        if host == "login.microsoftonline.com":
+            # Entra's public-cloud entry (the aliases MSAL treats as one authority)
+            aliases = ["login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"]
+            cache = "login.windows.net"
+        else:
+            aliases, cache = [host], host
+        discovery = f"{self.config.login_base_url}/{tenant}/v2.0/.well-known/openid-configuration"
+        return json_response(
+            {
+                "tenant_discovery_endpoint": discovery,
+                "api-version": request.args.get("api-version", "1.1"),
+                "metadata": [{"preferred_network": host, "preferred_cache": cache, "aliases": aliases}],
+            },
+            odata=False,
+        )
 
     def user_subject(self) -> Subject:
         """The demo user (``config.demo_user_email``); its ``oid`` is stable per tenant."""
@@ -201,7 +253,7 @@ class Identity:
         now = int(self.clock.timestamp())
         claims: dict[str, Any] = {
             "aud": config.client_id,
-            "iss": f"{config.base_url.rstrip('/')}/{config.tenant}/v2.0",
+            "iss": f"{config.login_base_url}/{config.tenant}/v2.0",
             "iat": now,
             "nbf": now,
             "exp": now + int(config.access_token_lifetime),
@@ -277,3 +329,4 @@ class Identity:
     def reset(self) -> None:
         """Forget every code and refresh token (the signing key stays)."""
         self.grants.clear()
+        self.devices.clear()

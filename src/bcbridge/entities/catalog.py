@@ -1,6 +1,7 @@
 """The 35 API v2.0 entity sets bcbridge knows by name (``entities.json``, from the AL pages).
 
-Source: ``shared/bc/entities.json`` (fields in JSON order, key, containment) and
+Source: ``bcbridge/data/entities.json``, the one catalogue the emulator reads too (fields in
+JSON order, key, containment), and
 API-FACTS §2.4 (bound actions) and §6.3 (webhook-capable sets).
 """
 
@@ -94,7 +95,8 @@ class EntitySetSpec:
 @functools.cache
 def catalog() -> dict[str, EntitySetSpec]:
     """Every known entity set by name."""
-    raw = json.loads((Path(__file__).with_name("entities.json")).read_text())
+    # the one catalogue in the package, shared with the emulator (bcbridge/data/entities.json)
+    raw = json.loads((Path(__file__).parent.parent / "data" / "entities.json").read_text())
     result: dict[str, EntitySetSpec] = {}
     for name, body in raw.items():
         navigation = tuple(body.get("navigation", []))

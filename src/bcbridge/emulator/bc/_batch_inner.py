@@ -170,6 +170,17 @@ def run_inner(bc: Any, outer: Request, route_prefix: str, item: InnerRequest, lo
         if value is not None and name.lower() not in lowered:
             headers[name] = value
     company = next((v for k, v in headers.items() if k.lower() == "company"), None)
+    outer_company = outer.args.get("company")
+    if (
+        company is None
+        and outer_company
+        and bc.emulator.config.batch_outer_company
+        and not item.url.startswith(("/", "http://", "https://"))
+        and not any(k.lower() == "company" for k, _ in parse_qsl(query))
+    ):
+        # POST $batch?company=... with relative inner URLs: the outer company applies to
+        # them (UNVERIFIED: the documents only show an inner Company header)
+        query = f"{query}&company={quote(outer_company)}" if query else f"company={quote(outer_company)}"
     if company is not None and route_prefix.endswith("/ODataV4"):
         # Web services name the company in the query (API-FACTS §2.3).
         if not any(k.lower() == "company" for k, _ in parse_qsl(query)):

@@ -215,6 +215,7 @@ class _Compiler:
 
     def compare(self, node: ast.Compare) -> Getter:
         type_ = self.type_of(node.left) or self.type_of(node.right)
+        _check_operands(node, type_)
         left, right = self.value(node.left, type_), self.value(node.right, type_)
         if isinstance(node.comparator, ast.In):
             return lambda r: left(r) in right(r)
@@ -230,6 +231,30 @@ class _Compiler:
                 return False
 
         return test
+
+
+# Edm names of the types a quoted string literal cannot be compared with (OData v4.01 part 2
+# §5.1.1.1: date and dateTimeOffset literals are unquoted, e.g. 2019-08-18T20:05:51.603Z)
+_UNQUOTED_TYPES = {"datetime": "Edm.DateTimeOffset", "date": "Edm.Date"}
+_OPERATOR_KINDS = {
+    ast.Eq: "Equal", ast.NotEq: "NotEqual", ast.Gt: "GreaterThan", ast.GtE: "GreaterThanOrEqual",
+    ast.Lt: "LessThan", ast.LtE: "LessThanOrEqual",
+}
+
+
+def _check_operands(node: ast.Compare, type_: str | None) -> None:
+    """Reject ``dateField gt '2026-01-01T00:00:00Z'``: BC's OData layer (Microsoft.OData.Core)
+    does not convert a string to a date. The message is Microsoft.OData.Core's; the BC error
+    code wrapping it is not documented (UNVERIFIED: ``BadRequest``)."""
+    edm = _UNQUOTED_TYPES.get(type_ or "")
+    if edm is None or not isinstance(node.left, ast.String | ast.Identifier):
+        return
+    if not (isinstance(node.left, ast.String) or isinstance(node.right, ast.String)):
+        return
+    kind = _OPERATOR_KINDS.get(type(node.comparator), type(node.comparator).__name__)
+    left, right = ("Edm.String", edm) if isinstance(node.left, ast.String) else (edm, "Edm.String")
+    raise BCError(400, "BadRequest", "A binary operator with incompatible types was detected. Found operand "
+                  f"types '{left}' and '{right}' for operator kind '{kind}'.")
 
 
 def _text(value: Any) -> str:

@@ -107,6 +107,18 @@ def parse_key(page: WsPage, raw: str) -> dict[str, object]:
             f"Bad Request - Error in query syntax. The key '{raw}' does not name every "
             f"key field of '{page.name}' ({', '.join(page.keys)}).",
         )
+    types = {f.name: f.type for f in page.fields}
+    for name, value in values.items():
+        # an Edm.String key is a quoted literal (OData v4.01 part 2 §4.3.1, ItemCard('1000') in
+        # API-FACTS §2.3): ItemCard(1000) is a syntax error, not the item '1000'. BC's code
+        # for it is the query-syntax one of its error table (UNVERIFIED for this case).
+        if types.get(name, "string") == "string" and not isinstance(value, str):
+            raise BCError(
+                400,
+                "BadRequest_NotFound",
+                f"Bad Request - Error in query syntax. The key value '{value}' of '{name}' must be "
+                f"a string literal in single quotes: '{value}'.",
+            )
     return values
 
 

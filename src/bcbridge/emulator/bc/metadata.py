@@ -16,7 +16,8 @@ from xml.sax.saxutils import quoteattr
 
 from werkzeug.wrappers import Response
 
-from bcbridge.emulator.bc.schema import bound_actions, schema
+from bcbridge.emulator.bc import attachments
+from bcbridge.emulator.bc.schema import EDM_TYPES, bound_actions, schema
 from bcbridge.emulator.errors import json_response
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ def service_document(bc: BusinessCentral, request: Request, prefix: str) -> Resp
     """``GET .../api/v2.0``: the OData service document listing every entity set."""
     from bcbridge.emulator.bc.reads import base_url
 
-    value = [{"name": name, "kind": "EntitySet", "url": name} for name in schema()]
+    names = [*schema(), *attachments.SETS]
+    value = [{"name": name, "kind": "EntitySet", "url": name} for name in names]
     return json_response({"@odata.context": f"{base_url(bc, request)}{prefix}/$metadata",
                           "value": value})
 
@@ -87,8 +89,20 @@ def metadata_xml() -> str:
             actions.append(
                 f'<Action Name="{action}" IsBound="true"><Parameter Name="bindingParameter" '
                 f'Type="{NAMESPACE}.{es.entity}" /></Action>')
+    for name, fields in attachments.SETS.items():
+        # attachment / documentAttachment (API v2.0 reference): the file is the
+        # attachmentContent stream property
+        entity = attachments.ENTITY[name]
+        lines = [f'<EntityType Name="{entity}">', '<Key><PropertyRef Name="id" /></Key>']
+        for field, type_ in fields:
+            nullable = ' Nullable="false"' if field == "id" else ""
+            lines.append(f'<Property Name="{field}" Type="{EDM_TYPES[type_]}"{nullable} />')
+        lines += ['<Property Name="attachmentContent" Type="Edm.Stream" />', "</EntityType>"]
+        types.append("\n".join(lines))
     container = "".join(f'<EntitySet Name="{name}" EntityType="{NAMESPACE}.{es.entity}" />'
                         for name, es in sets.items())
+    container += "".join(f'<EntitySet Name="{name}" EntityType="{NAMESPACE}.{attachments.ENTITY[name]}" />'
+                         for name in attachments.SETS)
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">\n'

@@ -37,8 +37,8 @@ LINES_ERROR = "You must specify an Id or a Document Id to get the lines."
 
 
 def base_url(bc: BusinessCentral, request: Request) -> str:
-    """Public base URL: ``config.base_url`` unless unset (port 0), else the request's host."""
-    configured = bc.emulator.config.base_url.rstrip("/")
+    """Public BC origin: ``config.api_base_url`` unless unset (port 0), else the request's host."""
+    configured = bc.emulator.config.api_base_url
     if configured and not configured.endswith(":0"):
         return configured
     return request.host_url.rstrip("/")

@@ -25,13 +25,15 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bcbridge.emulator.bc import reads, writes
+from werkzeug.wrappers import Response
+
+from bcbridge.emulator.bc import attachments, reads, writes
 from bcbridge.emulator.bc.metadata import metadata_response, service_document
 from bcbridge.emulator.bc.schema import schema
 from bcbridge.emulator.errors import BCError
 
 if TYPE_CHECKING:
-    from werkzeug.wrappers import Request, Response
+    from werkzeug.wrappers import Request
 
     from bcbridge.emulator.bc import BusinessCentral
 
@@ -177,6 +179,12 @@ def _standard(bc: BusinessCentral, request: Request, prefix: str, rest: list[str
         if len(parsed) == 1 and request.method.upper() != "GET":
             raise _method_not_allowed(request.method.upper(), "companies")
         if raw_key is None:
+            if parsed[1:] == [("$count", None)]:
+                if request.method.upper() != "GET":
+                    raise _method_not_allowed(request.method.upper(), "$count")
+                # /$count on any collection (OData v4.01 part 2 §4.8; API-FACTS §3): a plain number
+                return Response(str(len(bc.companies())), content_type="text/plain; charset=utf-8",
+                                headers={"OData-Version": "4.0"})
             if len(parsed) > 1:
                 raise not_found(parsed[1][0])
             return reads.get_companies(bc, request, prefix, None)
@@ -198,6 +206,8 @@ def _entity_path(bc: BusinessCentral, request: Request, prefix: str, company_id:
                  context: str, parsed: list[tuple[str, str | None]]) -> Response:
     sets = schema()
     name, raw_key = parsed[0]
+    if name in attachments.SETS:
+        return attachments.handle(bc, request, prefix, company_id, context, name, raw_key, parsed[1:])
     if name not in sets or name == "companies":
         raise not_found(name)
     entity_set, key, parent_key = name, _key(raw_key), None
@@ -210,6 +220,12 @@ def _entity_path(bc: BusinessCentral, request: Request, prefix: str, company_id:
             count = True
         elif segment.startswith("Microsoft.NAV.") and last and key is not None:
             action = segment[len("Microsoft.NAV."):]
+        elif key is not None and segment in attachments.SETS and entity_set in attachments.PARENT_SETS.values():
+            # salesOrders({id})/attachments, items({id})/documentAttachments (containment)
+            if bc.store.ordinal(company_id, entity_set, key) is None:
+                raise writes.record_not_found(entity_set)
+            return attachments.handle(bc, request, prefix, company_id, f"{context}({key})", segment, raw,
+                                      parsed[index + 1:], parent=(entity_set, key))
         elif key is not None and segment in sets[entity_set].children:
             if bc.store.ordinal(company_id, entity_set, key) is None:
                 raise writes.record_not_found(entity_set)
@@ -252,7 +268,8 @@ def _entity_path(bc: BusinessCentral, request: Request, prefix: str, company_id:
 
 
 def _method_not_allowed(method: str, what: str) -> BCError:
-    # BC's documented sample for POST on companies says EdmType 'Entity' (docs/bc §8).
+    # BC's error table quotes "'POST' requests for 'companies' of EdmType 'Entity'" (API-FACTS
+    # §8, DOCS dynamics-error-codes.md); the EdmType BC names for other sets is UNVERIFIED
     kind = "Entity" if method in ("PATCH", "DELETE") or what == "companies" else "EntitySet"
     return BCError(405, "BadRequest_MethodNotAllowed",
                    f"'{method}' requests for '{what}' of EdmType '{kind}' are not allowed "

@@ -1,10 +1,13 @@
-"""The API v2.0 schema the emulator serves, loaded from ``emulator/data/entities.json``.
+"""The API v2.0 schema the emulator serves, loaded from the entity catalogue.
 
-``entities.json`` lists the 35 entity sets with their fields in JSON order (name, type,
-read-only, enum captions), key and navigation properties, taken from the AL source of the
-API v2.0 pages (API-FACTS §7.3). This module turns it into :class:`EntitySet` /
-:class:`Field` objects and repairs the few enum lists the extraction garbled (see
-``_ENUM_FIXES``).
+The catalogue, ``bcbridge/data/entities.json`` (the one copy in the package: the emulator
+and ``bcbridge.entities`` both read it, the tests too), lists the entity sets with their
+fields in JSON order (name, type, read-only, enum captions), key and navigation
+properties, taken from the AL source of the API v2.0 pages (API-FACTS §7.3); three enum
+lists the extraction garbled are corrected there from API-FACTS §7.2 and BaseApp enum 10
+"Country/Region Address Format". This module turns it into :class:`EntitySet` /
+:class:`Field` objects. Reading a data file keeps the emulator free of imports from the
+rest of bcbridge.
 
 Containment (``items({id})/itemVariants``, ``salesOrders({id})/salesOrderLines``, ...) is
 every ``Many`` navigation whose target is one of the 35 sets; the child's foreign key to the
@@ -21,6 +24,7 @@ from importlib import resources
 __all__ = [
     "BLANK_DATE",
     "BLANK_GUID",
+    "CATALOGUE",
     "EDM_TYPES",
     "EntitySet",
     "Field",
@@ -29,6 +33,9 @@ __all__ = [
     "entity_set",
     "schema",
 ]
+
+#: The entity catalogue, relative to the ``bcbridge`` package.
+CATALOGUE = "data/entities.json"
 
 #: BC's blank values (API-FACTS §7.2).
 BLANK_GUID = "00000000-0000-0000-0000-000000000000"
@@ -44,19 +51,6 @@ EDM_TYPES = {
     "decimal": "Edm.Decimal",
     "integer": "Edm.Int32",
     "int64": "Edm.Int64",
-}
-
-# entities.json parsed some enum lists from prose and got them wrong; the right captions are
-# in API-FACTS §7.2 (invoiceLineAggLineType, salesQuote status) and BaseApp enum 10
-# "Country/Region Address Format" (addressFormat has no list in entities.json).
-_ENUM_FIXES: dict[str, tuple[str, ...]] = {
-    "NAV.invoiceLineAggLineType": (
-        "Comment", "Account", "Item", "Resource", "Value", "Fixed Asset", "Charge",
-    ),
-    "NAV.salesQuoteEntityBufferStatus": ("Draft", "Sent", "Accepted", "Expired"),
-    "NAV.countryRegionAddressFormat": (
-        "Post Code+City", "City+Post Code", "City+County+Post Code", "Blank Line+Post Code+City",
-    ),
 }
 
 # Child set -> field holding the parent's id (AL: SubPageLink of the API part).
@@ -210,13 +204,13 @@ def _max_length(name: str, type_: str) -> int | None:
 @functools.cache
 def schema() -> dict[str, EntitySet]:
     """All served entity sets by name, in entities.json order."""
-    data = resources.files("bcbridge.emulator").joinpath("data/entities.json")
+    data = resources.files("bcbridge").joinpath(CATALOGUE)
     raw = json.loads(data.read_text(encoding="utf-8"))
     sets: dict[str, EntitySet] = {}
     for name, spec in raw.items():
         fields = []
         for f in spec["fields"]:
-            enum = _ENUM_FIXES.get(f["type"], tuple(f.get("enum") or ()))
+            enum = tuple(f.get("enum") or ())
             fields.append(Field(f["name"], f["type"], bool(f["readOnly"]), tuple(enum),
                                 _max_length(f["name"], f["type"])))
         nav = tuple(Navigation(n["name"], n["target"], n["cardinality"] == "Many")
