@@ -10,10 +10,6 @@ import pytest
 from ._samples import GUID, load
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the emulator has no environments API yet (issue #12 item 2, emulator branch); drop this mark when it does",
-)
 @pytest.mark.parametrize("version", ["v1.1", "v1.2"])
 def test_environments_list(api: httpx.Client, bc_emulator: Any, version: str) -> None:
     sample = load("environments_list")
