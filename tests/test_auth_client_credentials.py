@@ -101,8 +101,8 @@ def test_wrong_secret_gives_clear_error_and_marks_connection(connection, emulato
     assert info.value.codes == (7000215,)
     assert "invalid_client" in str(info.value)
     connection.refresh_from_db()
-    assert connection.token_status == TokenStatus.NEEDS_AUTHORIZATION
-    assert "7000215" in connection.status_reason
+    assert connection.token_status == TokenStatus.CREDENTIALS_REJECTED  # fix the secret, not Authorize
+    assert connection.status_error == "invalid_client" and "7000215" in connection.status_reason
     assert emulator_transport.count("/oauth2/v2.0/token") == 1  # no retry loop
 
 

@@ -20,12 +20,18 @@ __all__ = ["OpenIDConfiguration", "clear_cache", "discover", "discovery_url"]
 
 @dataclass(frozen=True)
 class OpenIDConfiguration:
-    """The endpoints bcbridge uses from a discovery document (absolute URLs)."""
+    """The endpoints bcbridge uses from a discovery document (absolute URLs).
+
+    ``revocation_endpoint`` (RFC 7009) and ``introspection_endpoint`` (RFC 7662) are ``""``
+    when the provider publishes none; Entra ID publishes neither (API-FACTS §1.1).
+    """
 
     issuer: str
     authorization_endpoint: str
     token_endpoint: str
     jwks_uri: str
+    revocation_endpoint: str = ""
+    introspection_endpoint: str = ""
 
 
 _cache: dict[tuple[str, str], tuple[float, OpenIDConfiguration]] = {}
@@ -79,6 +85,8 @@ def discover(
         authorization_endpoint=document["authorization_endpoint"],
         token_endpoint=document["token_endpoint"],
         jwks_uri=document.get("jwks_uri", ""),
+        revocation_endpoint=str(document.get("revocation_endpoint") or ""),
+        introspection_endpoint=str(document.get("introspection_endpoint") or ""),
     )
     with _cache_lock:
         _cache[key] = (now, config)
@@ -86,5 +94,6 @@ def discover(
 
 
 def clear_cache() -> None:
+    """Forget every cached discovery document (tests, or after changing an authority)."""
     with _cache_lock:
         _cache.clear()
