@@ -79,4 +79,7 @@ app.use(prefix, provider.callback());
 const stop = () => server.close(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
-process.stdout.write(`${JSON.stringify({ listening: base, issuer, tenant: TENANT })}\n`);
+const clients = CLIENTS.map(({ client_id, client_secret, token_endpoint_auth_method }) => ({
+  client_id, client_secret, token_endpoint_auth_method,
+}));
+process.stdout.write(`${JSON.stringify({ listening: base, issuer, tenant: TENANT, scope: SCOPE, clients })}\n`);
