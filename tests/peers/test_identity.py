@@ -197,3 +197,124 @@ def test_deauthorize_revokes_where_the_provider_offers_revocation(identity: Iden
         assert identity.provider.introspect(refresh_token) == {"active": False}  # RFC 7662 §2.2
     else:  # Entra publishes no revocation endpoint (API-FACTS §1.1)
         assert "publishes no revocation endpoint" in text
+
+
+# -- where a standard provider differs from Entra -----------------------------------------
+
+
+def test_select_account_is_refused_by_a_standard_provider(
+    oidc_peer: Any, cap_peer: Any, db: Any, peer_network: Any, admin_client: Any
+) -> None:
+    # OpenID Core §3.1.2.1 defines select_account, but a provider that does not support it
+    # answers invalid_request; Entra's default is then the wrong choice, and the callback says so.
+    client = oidc_peer.client()
+    connection = Connection.objects.create(
+        name="user", api_url=cap_peer.api_url, authority_url=oidc_peer.authority, tenant=oidc_peer.tenant,
+        client_id=client.client_id, client_secret=client.client_secret, grant_type="authorization_code",
+    )  # fmt: skip
+    assert connection.prompt == "select_account"
+    start = admin_client.get(reverse("admin:bcbridge_connection_authorize", args=[connection.pk]))
+    redirect = urlsplit(oidc_peer.sign_in(start["Location"]))
+    assert parse_qs(redirect.query)["error"] == ["invalid_request"]
+    response = admin_client.get(f"{redirect.path}?{redirect.query}")
+    assert response.status_code == 400
+    assert b"The identity provider refused the sign-in: invalid_request" in response.content
+
+
+def test_prompt_login_drops_offline_access_and_bcbridge_says_so(
+    oidc_peer: Any, cap_peer: Any, db: Any, peer_network: Any, admin_client: Any
+) -> None:
+    # OpenID Core §11: offline_access is ignored unless prompt contains consent.
+    client = oidc_peer.client()
+    connection = Connection.objects.create(
+        name="user", api_url=cap_peer.api_url, authority_url=oidc_peer.authority, tenant=oidc_peer.tenant,
+        client_id=client.client_id, client_secret=client.client_secret, grant_type="authorization_code",
+        prompt="login",
+    )  # fmt: skip
+    start = admin_client.get(reverse("admin:bcbridge_connection_authorize", args=[connection.pk]))
+    redirect = urlsplit(oidc_peer.sign_in(start["Location"]))
+    response = admin_client.get(f"{redirect.path}?{redirect.query}")
+    assert response.status_code == 400 and b"Authorized" not in response.content
+    assert b"offline_access was not granted" in response.content and b"prompt to consent" in response.content
+
+
+def test_client_secret_basic_registration_connects(oidc_peer: Any, cap_peer: Any, db: Any, peer_network: Any) -> None:
+    # RFC 6749 §2.3.1: a client registered for HTTP Basic must authenticate that way.
+    basic = oidc_peer.client("client_secret_basic")
+    common = [
+        "--api-url", cap_peer.api_url, "--authority", oidc_peer.authority, "--tenant", oidc_peer.tenant,
+        "--client-id", basic.client_id, "--client-secret", basic.client_secret, "--grant", "client_credentials",
+    ]  # fmt: skip
+    call_command("connect", "svc", *common, "--client-auth", "client_secret_basic")
+    connection = Connection.objects.get(name="svc")
+    assert connection.client_auth_method == "client_secret_basic"
+    assert connection.current_token_status() == TokenStatus.VALID and connection.companies.count() >= 2
+
+
+# -- one refresh across processes ---------------------------------------------------------
+
+_WORKER = """
+import os, sys
+import django
+os.environ["DJANGO_SETTINGS_MODULE"] = "bcbridge.site.settings"
+django.setup()
+from bcbridge.auth import TokenManager
+from bcbridge.models import Connection
+manager = TokenManager(Connection.objects.get(pk=int(sys.argv[1])))
+print("ready", flush=True)
+sys.stdin.readline()  # go
+print("token", manager.access_token(), flush=True)
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_processes_on_an_expired_token_cause_one_refresh_grant(
+    identity: Identity, settings: Any, tmp_path: Any
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from django.db import connection as db
+
+    connection = _authorized(identity)
+    _expire(connection)
+    issued = identity.refresh_token_grants()
+    database = db.settings_dict
+    url = (
+        f"sqlite:///{database['NAME']}"
+        if db.vendor == "sqlite"
+        else f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "BCBRIDGE_HOME": str(tmp_path),
+        "BCBRIDGE_ENCRYPTION_KEYS": ",".join(settings.BCBRIDGE["ENCRYPTION_KEYS"]),
+    }
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(connection.pk)],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    try:
+        for worker in workers:
+            assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+        outputs = [worker.communicate("go\n", timeout=120) for worker in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.communicate()
+    tokens = set()
+    for worker, (out, err) in zip(workers, outputs, strict=True):
+        assert worker.returncode == 0, err
+        tokens.add(out.split()[-1])
+    assert len(tokens) == 1  # every process uses the one new token
+    assert identity.refresh_token_grants() == issued + 1  # counted at the provider
