@@ -196,6 +196,7 @@ def test_a_failed_member_fails_its_whole_atomicity_group():
     assert isinstance(by_id[failed].error, ConcurrencyConflict)
 
 
+@pytest.mark.unverified  # the spec does not say whether rolled-back members still get answers
 def test_a_group_answered_by_its_failure_alone_reports_every_member():
     # A server may answer a failed group with the failing request's response only.
     batch, outside, created, failed = _group_batch()

@@ -238,10 +238,14 @@ class TokenManager:
         with _process_lock(self.connection_id), transaction.atomic():
             connection = Connection.objects.select_for_update().get(pk=self.connection_id)
             current: dict[str, Any] | None = connection.token
-            fresh = current and not self._expiring(current)
-            if not always and fresh and (not force or current.get("access_token") != stale):
+            if (
+                not always
+                and current is not None
+                and not self._expiring(current)
+                and (not force or current.get("access_token") != stale)
+            ):
                 self._token = current  # another thread or process renewed it meanwhile
-                return current  # type: ignore[return-value]
+                return current
             try:
                 token = self._request_new_token(connection, current)
             except _NoRefreshToken as exc:
