@@ -249,7 +249,10 @@ class TokenManager:
             try:
                 token = self._request_new_token(connection, current)
             except _NoRefreshToken as exc:
-                failure = exc  # the stored status and the provider's reason stay as they are
+                failure = exc  # the provider's earlier reason, if any, stays as it is
+                if connection.token_status not in {TokenStatus.NEEDS_AUTHORIZATION, TokenStatus.CREDENTIALS_REJECTED}:
+                    connection.clear_token(TokenStatus.NEEDS_AUTHORIZATION, exc.description)
+                    connection.save(update_fields=[*_STATUS_FIELDS, "updated_at"])
             except (AuthorizationRequired, InvalidClientCredentials) as exc:
                 status = (
                     TokenStatus.CREDENTIALS_REJECTED
