@@ -18,6 +18,16 @@ export const CLIENTS = [
     token_endpoint_auth_method: 'client_secret_post',
   },
   {
+    // RFC 8252 §7.3: a native client's loopback redirect URI matches on any port, so the
+    // browser test's live server (random port) can be the redirect target.
+    ...common,
+    client_id: 'bcbridge-loopback',
+    client_secret: 'peer-secret-loopback-0123456789',
+    token_endpoint_auth_method: 'client_secret_post',
+    application_type: 'native',
+    redirect_uris: ['http://127.0.0.1/bcbridge/oauth/callback/'],
+  },
+  {
     ...common,
     client_id: 'bcbridge-basic',
     client_secret: 'peer-secret-basic-0123456789',

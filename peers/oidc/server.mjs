@@ -32,7 +32,7 @@ const issuer = `${base}${prefix}`;
 const events = [];
 
 const provider = new Provider(issuer, {
-  clients: CLIENTS.map((client) => ({ ...client, redirect_uris: redirectUris })),
+  clients: CLIENTS.map((client) => ({ redirect_uris: redirectUris, ...client })),
   pkce: { required: () => true },
   scopes: ['openid', 'offline_access', SCOPE],
   rotateRefreshToken: () => true,
@@ -79,7 +79,7 @@ app.use(prefix, provider.callback());
 const stop = () => server.close(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
-const clients = CLIENTS.map(({ client_id, client_secret, token_endpoint_auth_method }) => ({
-  client_id, client_secret, token_endpoint_auth_method,
+const clients = CLIENTS.map(({ client_id, client_secret, token_endpoint_auth_method, application_type }) => ({
+  client_id, client_secret, token_endpoint_auth_method, application_type: application_type || 'web',
 }));
 process.stdout.write(`${JSON.stringify({ listening: base, issuer, tenant: TENANT, scope: SCOPE, clients })}\n`);

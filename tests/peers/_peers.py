@@ -50,12 +50,13 @@ class OidcPeer:
         self.tenant: str = server.ready["tenant"]
         self.issuer: str = server.ready["issuer"]
         self.scope: str = server.ready["scope"]
-        self.clients = {
-            c["token_endpoint_auth_method"]: ClientRegistration(
-                c["client_id"], c["client_secret"], c["token_endpoint_auth_method"]
-            )
+        registrations = [
+            (c, ClientRegistration(c["client_id"], c["client_secret"], c["token_endpoint_auth_method"]))
             for c in server.ready["clients"]
-        }
+        ]
+        self.clients = {c["token_endpoint_auth_method"]: r for c, r in registrations if c["application_type"] == "web"}
+        #: RFC 8252 loopback client: redirect URI http://127.0.0.1:{any port}/bcbridge/oauth/callback/
+        self.loopback = next(r for c, r in registrations if c["application_type"] == "native")
 
     def client(self, auth_method: str = "client_secret_post") -> ClientRegistration:
         return self.clients[auth_method]
