@@ -2,7 +2,11 @@
 
 Entra publishes ``{authority}/{tenant}/v2.0/.well-known/openid-configuration``
 (API-FACTS §1.1); reading it instead of hard-coding paths lets the same code reach Entra,
-sovereign clouds and the emulator.
+sovereign clouds, the emulator and any OpenID provider that serves the same path.
+
+The endpoints bcbridge sends the client secret or tokens to (authorize, token, revocation,
+introspection) must be on the authority's own scheme, host and port: a discovery document
+that points elsewhere is refused rather than followed.
 """
 
 from __future__ import annotations
@@ -80,6 +84,9 @@ def discover(
             f"No OpenID discovery document at {url} (HTTP {response.status_code}). "
             f"Check the connection's authority URL and tenant. {detail.splitlines()[0] if detail else ''}".strip()
         )
+    _same_origin(
+        url, document, ("authorization_endpoint", "token_endpoint", "revocation_endpoint", "introspection_endpoint")
+    )
     config = OpenIDConfiguration(
         issuer=document.get("issuer", ""),
         authorization_endpoint=document["authorization_endpoint"],
@@ -91,6 +98,21 @@ def discover(
     with _cache_lock:
         _cache[key] = (now, config)
     return config
+
+
+def _same_origin(url: str, document: dict[str, object], names: tuple[str, ...]) -> None:
+    origin = httpx.URL(url)
+    for name in names:
+        value = document.get(name)
+        if not value:
+            continue
+        endpoint = httpx.URL(str(value))
+        if (endpoint.scheme, endpoint.host, endpoint.port) != (origin.scheme, origin.host, origin.port):
+            raise ConfigurationError(
+                f"The discovery document at {url} puts {name} at {value}, outside the authority "
+                f"{origin.scheme}://{origin.netloc.decode()}; refusing to send credentials there. If that "
+                f"host is the identity provider, use it as the connection's authority URL."
+            )
 
 
 def clear_cache() -> None:
