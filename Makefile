@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv chromium test test-sqlite test-postgres lint demo bench clean
+.PHONY: venv chromium peers test test-sqlite test-postgres lint demo bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,15 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: venv chromium
+# The independent peers the suite runs against (oidc-provider, SAP CAP): Node 20 projects in
+# peers/, installed from the lockfile only when node_modules is missing or older than it.
+peers: peers/node_modules/.package-lock.json
+
+peers/node_modules/.package-lock.json: peers/package-lock.json peers/package.json
+	cd peers && npm ci --no-audit --no-fund
+	touch $@
+
+test: venv chromium peers
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgres
 

@@ -101,8 +101,8 @@ def test_wrong_secret_gives_clear_error_and_marks_connection(connection, emulato
     assert info.value.codes == (7000215,)
     assert "invalid_client" in str(info.value)
     connection.refresh_from_db()
-    assert connection.token_status == TokenStatus.NEEDS_AUTHORIZATION
-    assert "7000215" in connection.status_reason
+    assert connection.token_status == TokenStatus.CREDENTIALS_REJECTED  # fix the secret, not Authorize
+    assert connection.status_error == "invalid_client" and "7000215" in connection.status_reason
     assert emulator_transport.count("/oauth2/v2.0/token") == 1  # no retry loop
 
 
@@ -127,3 +127,28 @@ def test_app_not_allowed_in_environment_raises_after_one_refresh(
     with pytest.raises(AuthenticationFailed), BC(connection) as bc:
         bc.companies()
     assert emulator_transport.count("/api/v2.0/companies") == 2  # the call and one replay
+
+
+def test_client_secret_basic_sends_http_basic_and_no_secret_in_the_body(connection, emulator_transport, monkeypatch):
+    # RFC 6749 §2.3.1: HTTP Basic with the url-encoded client id and secret; never both methods.
+    import base64
+    from urllib.parse import parse_qs
+
+    seen: list[httpx.Request] = []
+    inner = emulator_transport.inner.handle_request
+
+    def spy(request):
+        if request.url.path.endswith("/token"):
+            seen.append(request)
+        return inner(request)
+
+    monkeypatch.setattr(emulator_transport.inner, "handle_request", spy)
+    connection.client_auth_method = "client_secret_basic"
+    connection.save()
+    with BC(connection) as bc:
+        bc.tokens.acquire()
+    (request,) = seen
+    scheme, _, encoded = request.headers["Authorization"].partition(" ")
+    assert scheme == "Basic"
+    assert base64.b64decode(encoded).decode() == f"{connection.client_id}:{connection.client_secret}"
+    assert "client_secret" not in parse_qs(request.content.decode())

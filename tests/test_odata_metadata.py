@@ -121,3 +121,89 @@ def test_parses_the_emulators_metadata():
     assert "lastModifiedDateTime" in items.fields
     assert "itemVariants" in items.entity_type.navigations
     assert "post" in meta.bound_actions("salesInvoices")
+
+
+# CSDL XML 4.01 §14.2: annotations may sit in <Annotations Target="..."> blocks outside the
+# annotated element, with the vocabulary's alias from <edmx:Include Alias=...>.
+TARGETED = b"""<?xml version="1.0" encoding="utf-8"?>
+<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">
+ <edmx:Reference Uri="https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Core.V1.xml">
+  <edmx:Include Alias="C" Namespace="Org.OData.Core.V1"/>
+ </edmx:Reference>
+ <edmx:DataServices>
+  <Schema Namespace="api" xmlns="http://docs.oasis-open.org/odata/ns/edm">
+   <EntityType Name="items">
+    <Key><PropertyRef Name="id"/></Key>
+    <Property Name="id" Type="Edm.Guid" Nullable="false"/>
+    <Property Name="number" Type="Edm.String" MaxLength="20"/>
+    <Property Name="lastModifiedDateTime" Type="Edm.DateTimeOffset"/>
+    <Property Name="inventory" Type="Edm.Decimal"/>
+   </EntityType>
+   <EntityContainer Name="EntityContainer"><EntitySet Name="items" EntityType="api.items"/></EntityContainer>
+   <Annotations Target="api.items/lastModifiedDateTime"><Annotation Term="C.Computed" Bool="true"/></Annotations>
+   <Annotations Target="api.items/inventory">
+    <Annotation Term="Org.OData.Core.V1.Permissions"><EnumMember>C.Permission/Read</EnumMember></Annotation>
+   </Annotations>
+  </Schema>
+ </edmx:DataServices>
+</edmx:Edmx>
+"""
+
+
+def test_annotations_target_blocks_mark_fields_read_only():
+    fields = parse_metadata(TARGETED).entity_sets["items"].fields
+    assert fields["lastModifiedDateTime"].read_only and fields["inventory"].read_only
+    assert not fields["number"].read_only and not fields["id"].read_only
+
+
+# OData CSDL JSON 4.01: $Type defaults to Edm.String and $Nullable to false (§7.2, §7.2.1);
+# actions are arrays of overloads (§12); annotations inline or under $Annotations (§14.3).
+CSDL_JSON = b"""{
+ "$Version": "4.01",
+ "$EntityContainer": "api.EntityContainer",
+ "$Reference": {"https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Core.V1.json":
+   {"$Include": [{"$Namespace": "Org.OData.Core.V1", "$Alias": "Core"}]}},
+ "api": {
+  "base": {"$Kind": "EntityType", "$Abstract": true, "$Key": ["id"], "id": {"$Type": "Edm.Guid"}},
+  "items": {"$Kind": "EntityType", "$BaseType": "api.base",
+   "number": {"$MaxLength": 20, "$Nullable": true},
+   "unitPrice": {"$Type": "Edm.Decimal", "$Precision": 18, "$Scale": 5},
+   "type": {"$Type": "api.itemType"},
+   "lastModifiedDateTime": {"$Type": "Edm.DateTimeOffset", "@Core.Computed": true},
+   "inventory": {"$Type": "Edm.Decimal"},
+   "tags": {"$Collection": true},
+   "itemVariants": {"$Kind": "NavigationProperty", "$Type": "api.itemVariants", "$Collection": true,
+     "$ContainsTarget": true, "$Partner": "item"}},
+  "itemVariants": {"$Kind": "EntityType", "$Key": ["id"], "id": {"$Type": "Edm.Guid"}},
+  "itemType": {"$Kind": "EnumType", "Inventory": 0, "Service": 1},
+  "post": [{"$Kind": "Action", "$IsBound": true,
+    "$Parameter": [{"$Name": "in", "$Type": "api.items"}, {"$Name": "date", "$Type": "Edm.Date"}]}],
+  "EntityContainer": {"$Kind": "EntityContainer",
+   "items": {"$Collection": true, "$Type": "api.items", "$NavigationPropertyBinding": {"itemVariants": "itemVariants"}},
+   "itemVariants": {"$Collection": true, "$Type": "api.itemVariants"}},
+  "$Annotations": {"api.items/inventory": {"@Core.Permissions": {"$EnumMember": "Core.Permission/Read"}}}
+ }
+}"""
+
+
+def test_json_csdl_is_parsed_like_xml():
+    metadata = parse_metadata(CSDL_JSON)
+    items = metadata.entity_sets["items"]
+    assert items.key == ("id",) and items.bindings == {"itemVariants": "itemVariants"}
+    fields = items.fields
+    assert fields["id"].type == "Edm.Guid" and fields["id"].nullable is False
+    assert fields["number"].type == "Edm.String" and fields["number"].max_length == 20 and fields["number"].nullable
+    assert (fields["unitPrice"].precision, fields["unitPrice"].scale) == (18, "5")
+    assert fields["tags"].type == "Collection(Edm.String)"
+    assert fields["lastModifiedDateTime"].read_only and fields["inventory"].read_only
+    assert not fields["unitPrice"].read_only
+    nav = items.entity_type.navigations["itemVariants"]
+    assert (nav.type, nav.collection, nav.contains_target, nav.partner) == ("api.itemVariants", True, True, "item")
+    assert metadata.enum_types["api.itemType"].members == ("Inventory", "Service")
+    assert metadata.bound_actions("items") == ("post",)
+    assert metadata.actions[0].parameters == {"date": "Edm.Date"}
+
+
+def test_neither_xml_nor_json_csdl_is_refused():
+    with pytest.raises(ValueError, match="JSON CSDL"):
+        parse_metadata(b'{"value": []}')

@@ -69,7 +69,12 @@ class TokenEndpointError(BCBridgeError):
         self.codes = codes
         self.status = status
         first_line = description.splitlines()[0] if description else ""
-        super().__init__(f"{error}: {first_line}" if first_line else error)
+        # Named as the identity provider's answer, so nobody looks for the fault in BC.
+        super().__init__(
+            f"the identity provider refused: {error}: {first_line}"
+            if first_line
+            else f"the identity provider refused: {error}"
+        )
 
 
 class InvalidClientCredentials(TokenEndpointError, FatalError):

@@ -17,8 +17,9 @@ from django.views.decorators.http import require_POST
 
 from bcbridge import crypto
 from bcbridge.admin.endpoint import ApiEndpointInline
+from bcbridge.auth import TokenManager
 from bcbridge.entities import BC
-from bcbridge.exceptions import BCBridgeError
+from bcbridge.exceptions import AuthorizationRequired, BCBridgeError, InvalidClientCredentials, TokenEndpointError
 from bcbridge.models import Company, Connection, GrantType, TokenStatus
 from bcbridge.sync.companies import load_companies
 from bcbridge.views.oauth import start_authorization
@@ -29,6 +30,7 @@ _STATUS_COLOURS = {
     TokenStatus.VALID: "#0a7a33",
     TokenStatus.EXPIRING: "#b26a00",
     TokenStatus.NEEDS_AUTHORIZATION: "#b00020",
+    TokenStatus.CREDENTIALS_REJECTED: "#b00020",
     TokenStatus.NOT_AUTHORIZED: "#666",
 }
 
@@ -38,6 +40,19 @@ def _https_by_default(field: models.Field, **kwargs: Any) -> forms.Field | None:
     if isinstance(field, models.URLField):
         kwargs.setdefault("assume_scheme", "https")
     return field.formfield(**kwargs)
+
+
+def _next_step(subject: Connection | TokenEndpointError) -> str:
+    """What fixes a refused token: the secret (credentials rejected) or a new sign-in."""
+    if isinstance(subject, InvalidClientCredentials) or getattr(subject, "token_status", "") == (
+        TokenStatus.CREDENTIALS_REJECTED
+    ):
+        return "Fix the client id or secret of the connection (Authorize cannot help)."
+    if isinstance(subject, AuthorizationRequired) or getattr(subject, "token_status", "") == (
+        TokenStatus.NEEDS_AUTHORIZATION
+    ):
+        return "Press Authorize to sign in again."
+    return ""
 
 
 class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -52,8 +67,19 @@ class ConnectionForm(forms.ModelForm):  # type: ignore[type-arg]
         model = Connection
         formfield_callback = _https_by_default
         fields = (
-            "name", "enabled", "api_url", "authority_url", "tenant", "environment",
-            "client_id", "client_secret", "grant_type", "redirect_uri", "scopes",
+            "name",
+            "enabled",
+            "api_url",
+            "authority_url",
+            "tenant",
+            "environment",
+            "client_id",
+            "client_secret",
+            "client_auth_method",
+            "grant_type",
+            "redirect_uri",
+            "prompt",
+            "scopes",
         )
 
     def clean_client_secret(self) -> str:
@@ -105,9 +131,11 @@ class ConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                     "client_id",
                     "secret_display",
                     "client_secret",
+                    "client_auth_method",
                     "grant_type",
                     "redirect_uri",
                     "callback_hint",
+                    "prompt",
                     "scopes",
                 )
             },
@@ -194,7 +222,9 @@ class ConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             ),
             ("authorized by", obj.authorized_by),
             ("refresh token", "stored (encrypted)" if obj.token and obj.token.get("refresh_token") else "none"),
+            ("identity provider error", obj.status_error),
             ("reason", obj.status_reason),
+            ("what to do", _next_step(obj)),
         ]
         return format_html(
             "<table>{}</table>",
@@ -249,21 +279,38 @@ class ConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def acquire_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         connection = self._object(request, pk)
-        try:
-            with BC(connection) as bc:
-                bc.tokens.acquire()
+        with BC(connection) as bc:
+            try:
+                bc.tokens.acquire()  # always asks the identity provider, never the stored token
+            except TokenEndpointError as exc:
+                self.message_user(request, f"No token: {exc}. {_next_step(exc)}", messages.ERROR)
+                return self._back(connection)
+            except BCBridgeError as exc:
+                self.message_user(request, f"Token request failed: {exc}", messages.ERROR)
+                return self._back(connection)
+            try:
                 load_companies(connection, bc)
-        except BCBridgeError as exc:
-            self.message_user(request, f"Token request failed: {exc}", messages.ERROR)
-        else:
-            self.message_user(request, "Token acquired and companies loaded.", messages.SUCCESS)
+            except BCBridgeError as exc:
+                self.message_user(
+                    request, f"Token acquired, but loading companies from BC failed: {exc}", messages.WARNING
+                )
+            else:
+                self.message_user(request, "Token acquired and companies loaded.", messages.SUCCESS)
         return self._back(connection)
 
     def deauthorize_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         connection = self._object(request, pk)
-        connection.clear_token(TokenStatus.NOT_AUTHORIZED, "Deauthorized in the admin.")
-        connection.save()
-        self.message_user(request, "Tokens cleared. Press Authorize to connect again.", messages.SUCCESS)
+        try:
+            revocation = TokenManager(connection).deauthorize(f"Deauthorized in the admin by {request.user}.")
+        except BCBridgeError as exc:
+            self.message_user(
+                request,
+                f"Tokens forgotten, but the identity provider could not be asked to revoke them: {exc}",
+                messages.WARNING,
+            )
+        else:
+            level = messages.SUCCESS if revocation.revoked or not revocation.endpoint else messages.WARNING
+            self.message_user(request, f"Deauthorized. {revocation.detail}", level)
         return self._back(connection)
 
     def load_companies_view(self, request: HttpRequest, pk: int) -> HttpResponse:

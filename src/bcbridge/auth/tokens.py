@@ -30,16 +30,18 @@ with warnings.catch_warnings():  # Authlib 1.9 announces an httpx2 migration on 
 from django.db import transaction
 
 from bcbridge.auth.discovery import OpenIDConfiguration, discover
+from bcbridge.auth.revocation import Revocation, revoke_token
 from bcbridge.conf import get_settings, get_transport
 from bcbridge.exceptions import (
     AuthorizationRequired,
+    FatalError,
     InvalidClientCredentials,
     TokenEndpointError,
     TransportError,
 )
-from bcbridge.models import Connection, GrantType, TokenStatus
+from bcbridge.models import Connection, GrantType, Prompt, TokenStatus
 
-__all__ = ["PendingAuthorization", "TokenManager", "token_error"]
+__all__ = ["OfflineAccessNotGranted", "PendingAuthorization", "TokenManager", "token_error"]
 
 _AADSTS = re.compile(r"AADSTS(\d+)")
 _process_locks: dict[int, threading.Lock] = {}
@@ -66,6 +68,20 @@ class PendingAuthorization:
     state: str
     code_verifier: str
     redirect_uri: str
+
+
+class OfflineAccessNotGranted(TokenEndpointError, FatalError):
+    """An authorization-code sign-in succeeded but the provider issued no refresh token.
+
+    The access token would die within the hour with nothing to renew it, so the sign-in is
+    refused. Entra issues one whenever ``offline_access`` is requested (API-FACTS §1.2); a
+    standard OpenID provider only when ``prompt`` contains ``consent`` (OpenID Connect
+    Core 1.0 §11).
+    """
+
+
+class _NoRefreshToken(AuthorizationRequired):
+    """No refresh token is stored: nothing was asked of the provider, the row is not rewritten."""
 
 
 def token_error(error: str, description: str, status: int = 400) -> TokenEndpointError:
@@ -124,17 +140,35 @@ class TokenManager:
         return str(self._renew(rejected_access_token, force=True)["access_token"])
 
     def acquire(self) -> dict[str, Any]:
-        """Request a new token now (client credentials, or refresh), store it, return it."""
-        return self._renew(None, force=True)
+        """Ask the identity provider for a new token now, store it and return it.
+
+        Never answers from the stored token: ``bcbridge connect`` and the admin's Get token
+        use it to prove that the stored client id and secret work.
+
+        Raises:
+            InvalidClientCredentials: the provider refused the client id or secret.
+            AuthorizationRequired: no usable refresh token (authorization code grant).
+            TokenEndpointError, TransportError: any other refusal, or no answer.
+        """
+        return self._renew(None, force=True, always=True)
 
     def begin_authorization(self, connection: Connection, redirect_uri: str) -> PendingAuthorization:
-        """Start the authorization code grant with PKCE S256 (API-FACTS §1.2)."""
+        """Start the authorization code grant with PKCE S256 (API-FACTS §1.2).
+
+        The connection's ``prompt`` is sent when set (Entra: ``select_account``; standard
+        providers need ``consent`` to grant ``offline_access``).
+
+        Raises:
+            ConfigurationError, TransportError: the authority's discovery document is missing
+                or unreachable.
+        """
         endpoints = self._discover(connection)
         state = generate_token(32)
         verifier = generate_token(64)
+        extra = {"prompt": connection.prompt} if connection.prompt else {}
         with self._client(connection, redirect_uri=redirect_uri) as client:
             url, _ = client.create_authorization_url(
-                endpoints.authorization_endpoint, state=state, code_verifier=verifier, prompt="select_account"
+                endpoints.authorization_endpoint, state=state, code_verifier=verifier, **extra
             )
         return PendingAuthorization(url=url, state=state, code_verifier=verifier, redirect_uri=redirect_uri)
 
@@ -146,6 +180,8 @@ class TokenManager:
         Raises:
             AuthorizationRequired: the code is expired, reused or the PKCE verifier does not
                 match (AADSTS70008, 54005, 501481).
+            OfflineAccessNotGranted: the provider answered without a refresh token; nothing
+                is stored and the connection says why.
         """
         with _process_lock(self.connection_id), transaction.atomic():
             connection = Connection.objects.select_for_update().get(pk=self.connection_id)
@@ -156,11 +192,40 @@ class TokenManager:
                 code_verifier=code_verifier,
                 redirect_uri=redirect_uri,
             )
-            connection.set_token(token, by=by)
-            connection.authorized_at = connection.token_refreshed_at
-            connection.save()
+            if not token.get("refresh_token"):
+                failure = _offline_access_refused(connection, token)
+                connection.clear_token(TokenStatus.NEEDS_AUTHORIZATION, failure.description, failure.error)
+                connection.save()
+            else:
+                failure = None
+                connection.set_token(token, by=by)
+                connection.authorized_at = connection.token_refreshed_at
+                connection.save()
+        if failure is not None:
+            self._token = None
+            raise failure
         self._token = token
         return token
+
+    def deauthorize(self, reason: str = "Deauthorized.") -> Revocation:
+        """Revoke the stored grant at the provider (RFC 7009) when it can, then forget it.
+
+        The tokens are forgotten locally whatever the provider answers; the returned
+        :class:`~bcbridge.auth.revocation.Revocation` says whether the provider revoked them.
+
+        Raises:
+            ConfigurationError, TransportError: discovery failed (the tokens are still
+                forgotten).
+        """
+        with _process_lock(self.connection_id), transaction.atomic():
+            connection = Connection.objects.select_for_update().get(pk=self.connection_id)
+            token = connection.token
+            connection.clear_token(TokenStatus.NOT_AUTHORIZED, reason)
+            connection.save(update_fields=[*_STATUS_FIELDS, "updated_at"])
+        self._token = None
+        endpoint = self._discover(connection).revocation_endpoint
+        with self._client(connection) as client:
+            return revoke_token(client, endpoint, token)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -168,34 +233,38 @@ class TokenManager:
         expires_at = float(token.get("expires_at") or 0)
         return expires_at - time.time() <= self._margin
 
-    def _renew(self, stale: str | None, *, force: bool = False) -> dict[str, Any]:
+    def _renew(self, stale: str | None, *, force: bool = False, always: bool = False) -> dict[str, Any]:
         failure: TokenEndpointError | None = None
         with _process_lock(self.connection_id), transaction.atomic():
             connection = Connection.objects.select_for_update().get(pk=self.connection_id)
             current: dict[str, Any] | None = connection.token
-            if current and not self._expiring(current) and (not force or current.get("access_token") != stale):
+            if (
+                not always
+                and current is not None
+                and not self._expiring(current)
+                and (not force or current.get("access_token") != stale)
+            ):
                 self._token = current  # another thread or process renewed it meanwhile
                 return current
             try:
                 token = self._request_new_token(connection, current)
+            except _NoRefreshToken as exc:
+                failure = exc  # the provider's earlier reason, if any, stays as it is
+                if connection.token_status not in {TokenStatus.NEEDS_AUTHORIZATION, TokenStatus.CREDENTIALS_REJECTED}:
+                    connection.clear_token(TokenStatus.NEEDS_AUTHORIZATION, exc.description)
+                    connection.save(update_fields=[*_STATUS_FIELDS, "updated_at"])
             except (AuthorizationRequired, InvalidClientCredentials) as exc:
-                connection.clear_token(TokenStatus.NEEDS_AUTHORIZATION, str(exc))
-                connection.save(
-                    update_fields=["token", "token_expires_at", "token_status", "status_reason", "updated_at"]
+                status = (
+                    TokenStatus.CREDENTIALS_REJECTED
+                    if isinstance(exc, InvalidClientCredentials)
+                    else TokenStatus.NEEDS_AUTHORIZATION
                 )
+                connection.clear_token(status, exc.description or str(exc), exc.error)
+                connection.save(update_fields=[*_STATUS_FIELDS, "updated_at"])
                 failure = exc
             else:
                 connection.set_token(token)
-                connection.save(
-                    update_fields=[
-                        "token",
-                        "token_expires_at",
-                        "token_status",
-                        "status_reason",
-                        "token_refreshed_at",
-                        "updated_at",
-                    ]
-                )
+                connection.save(update_fields=[*_STATUS_FIELDS, "token_refreshed_at", "updated_at"])
         if failure is not None:
             self._token = None
             raise failure
@@ -207,7 +276,10 @@ class TokenManager:
             return self._call_token_endpoint(connection, grant_type="client_credentials")
         refresh_token = (current or {}).get("refresh_token")
         if not refresh_token:
-            raise AuthorizationRequired(
+            if connection.status_error:
+                # The provider refused earlier: its reason, not ours, says what happened.
+                raise _NoRefreshToken(connection.status_error, connection.status_reason)
+            raise _NoRefreshToken(
                 "authorization_required",
                 "No refresh token is stored: press Authorize on the connection to sign in.",
             )
@@ -230,7 +302,8 @@ class TokenManager:
             client_id=connection.client_id,
             client_secret=connection.client_secret,
             scope=" ".join(connection.scope_list),
-            token_endpoint_auth_method="client_secret_post",
+            token_endpoint_auth_method=connection.client_auth_method or "client_secret_post",
+            revocation_endpoint_auth_method=connection.client_auth_method or "client_secret_post",
             code_challenge_method="S256",
             transport=self._transport,
             timeout=get_settings().HTTP_TIMEOUT,
@@ -258,6 +331,25 @@ class TokenManager:
         if "expires_at" not in result and "expires_in" in result:
             result["expires_at"] = int(time.time()) + int(result["expires_in"])
         return {k: v for k, v in result.items() if k in _KEPT}
+
+
+_STATUS_FIELDS = ("token", "token_expires_at", "token_status", "status_error", "status_reason")
+
+
+def _offline_access_refused(connection: Connection, token: dict[str, Any]) -> OfflineAccessNotGranted:
+    granted = token.get("scope") or "(not stated)"
+    if connection.prompt != Prompt.CONSENT:
+        advice = (
+            f"Standard OpenID providers grant offline_access only with prompt=consent (this connection sends "
+            f"prompt={connection.prompt or 'none'}): set the connection's prompt to consent and press Authorize again."
+        )
+    else:
+        advice = "Check that the app registration allows the refresh_token grant and the offline_access scope."
+    return OfflineAccessNotGranted(
+        "offline_access_not_granted",
+        f"The identity provider issued no refresh token: offline_access was not granted (granted scope: "
+        f"{granted}). {advice}",
+    )
 
 
 _KEPT = {"access_token", "refresh_token", "expires_at", "expires_in", "scope", "token_type", "id_token"}

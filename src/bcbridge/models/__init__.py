@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bcbridge.models.connection import Company, Connection, GrantType, TokenStatus
+from bcbridge.models.connection import ClientAuthMethod, Company, Connection, GrantType, Prompt, TokenStatus
 from bcbridge.models.endpoint import ApiEndpoint, EndpointKind, HttpMethod, RequestLog
 from bcbridge.models.finance import GeneralLedgerEntry
 from bcbridge.models.inventory import Item, ItemVariant, Location
@@ -38,6 +38,7 @@ from bcbridge.models.webhooks import (
 
 __all__ = [
     "ApiEndpoint",
+    "ClientAuthMethod",
     "Company",
     "ConflictPolicy",
     "Connection",
@@ -58,6 +59,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxOperation",
     "OutboxStatus",
+    "Prompt",
     "PurchaseInvoice",
     "PurchaseInvoiceLine",
     "RateLimitBucket",

@@ -12,7 +12,7 @@ from django.utils import timezone
 from bcbridge.conf import get_settings
 from bcbridge.models.fields import EncryptedJSONField, EncryptedTextField
 
-__all__ = ["Company", "Connection", "GrantType", "TokenStatus"]
+__all__ = ["ClientAuthMethod", "Company", "Connection", "GrantType", "Prompt", "TokenStatus"]
 
 
 def _default_api_url() -> str:
@@ -29,10 +29,40 @@ class GrantType(models.TextChoices):
 
 
 class TokenStatus(models.TextChoices):
+    """Where a connection's token stands and what fixes it.
+
+    ``needs_authorization``: the grant is gone (``invalid_grant``); a person presses Authorize.
+    ``credentials_rejected``: the identity provider refused the app itself (``invalid_client``,
+    ``unauthorized_client``); Authorize cannot help, the client id or secret must be fixed.
+    """
+
     NOT_AUTHORIZED = "not_authorized", "Not authorized"
     VALID = "valid", "Valid"
     EXPIRING = "expiring", "Expiring"
     NEEDS_AUTHORIZATION = "needs_authorization", "Needs authorization"
+    CREDENTIALS_REJECTED = "credentials_rejected", "Client credentials rejected"
+
+
+class Prompt(models.TextChoices):
+    """The OpenID ``prompt`` sent with Authorize (OpenID Connect Core 1.0 §3.1.2.1).
+
+    Entra understands ``select_account`` and still issues refresh tokens with it; a standard
+    OpenID provider (panva oidc-provider, Keycloak...) issues a refresh token for
+    ``offline_access`` only with ``consent`` (OpenID Connect Core §11) and may refuse
+    ``select_account`` as unsupported.
+    """
+
+    SELECT_ACCOUNT = "select_account", "select_account (Entra ID: choose the account)"
+    CONSENT = "consent", "consent (standard OpenID providers: needed for a refresh token)"
+    LOGIN = "login", "login (always ask for credentials)"
+    NONE = "", "none (send no prompt)"
+
+
+class ClientAuthMethod(models.TextChoices):
+    """How the client secret reaches the token endpoint (RFC 6749 §2.3.1)."""
+
+    POST = "client_secret_post", "client_secret_post (in the form body; Entra's usual)"
+    BASIC = "client_secret_basic", "client_secret_basic (HTTP Basic)"
 
 
 class Connection(models.Model):
@@ -67,12 +97,30 @@ class Connection(models.Model):
         blank=True,
         help_text="Space-separated; blank: the BC scope (plus offline_access for the authorization code grant).",
     )
+    prompt = models.CharField(
+        max_length=32,
+        choices=Prompt.choices,
+        default=Prompt.SELECT_ACCOUNT,
+        blank=True,
+        help_text="Sent with Authorize. Entra: select_account; other OpenID providers need consent for a "
+        "refresh token.",
+    )
+    client_auth_method = models.CharField(
+        "client authentication",
+        max_length=32,
+        choices=ClientAuthMethod.choices,
+        default=ClientAuthMethod.POST,
+        help_text="How the secret is sent to the token endpoint, as the app is registered.",
+    )
     enabled = models.BooleanField(default=True)
 
     token = EncryptedJSONField(null=True, blank=True, editable=False)
     token_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     token_status = models.CharField(
         max_length=32, choices=TokenStatus.choices, default=TokenStatus.NOT_AUTHORIZED, editable=False
+    )
+    status_error = models.CharField(
+        max_length=100, blank=True, editable=False, help_text="The identity provider's OAuth error code, if any."
     )
     status_reason = models.TextField(blank=True, editable=False)
     authorized_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -104,7 +152,7 @@ class Connection(models.Model):
 
     def current_token_status(self, now: float | None = None) -> str:
         """Status for display: valid, expiring (renewable within the margin) or a stored state."""
-        if self.token_status == TokenStatus.NEEDS_AUTHORIZATION or not self.token:
+        if self.token_status in _FAILED or not self.token:
             return self.token_status if self.token_status != TokenStatus.VALID else TokenStatus.NOT_AUTHORIZED
         now = time.time() if now is None else now
         expires_at = float(self.token.get("expires_at") or 0)
@@ -118,17 +166,28 @@ class Connection(models.Model):
         expires_at = token.get("expires_at")
         self.token_expires_at = datetime.fromtimestamp(float(expires_at), tz=UTC) if expires_at else None
         self.token_status = TokenStatus.VALID
+        self.status_error = ""
         self.status_reason = ""
         self.token_refreshed_at = timezone.now()
         if by:
             self.authorized_by = by
 
-    def clear_token(self, status: str = TokenStatus.NOT_AUTHORIZED, reason: str = "") -> None:
-        """Forget the token set (does not save)."""
+    def clear_token(self, status: str = TokenStatus.NOT_AUTHORIZED, reason: str = "", error: str = "") -> None:
+        """Forget the token set (does not save).
+
+        Args:
+            status: The new :class:`TokenStatus`.
+            reason: Why, for people (the identity provider's ``error_description`` if it refused).
+            error: The identity provider's OAuth ``error`` code (``invalid_grant``, ...), if any.
+        """
         self.token = None
         self.token_expires_at = None
         self.token_status = status
+        self.status_error = error
         self.status_reason = reason
+
+
+_FAILED = {TokenStatus.NEEDS_AUTHORIZATION, TokenStatus.CREDENTIALS_REJECTED}
 
 
 class Company(models.Model):

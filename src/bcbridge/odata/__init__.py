@@ -12,6 +12,7 @@ from bcbridge.odata.metadata import (
     Metadata,
     NavigationProperty,
     Property,
+    fetch_metadata,
     parse_metadata,
 )
 from bcbridge.odata.paging import iter_pages, iter_records
@@ -35,6 +36,7 @@ __all__ = [
     "Query",
     "etag_of",
     "etags_match",
+    "fetch_metadata",
     "is_weak",
     "iter_pages",
     "iter_records",

@@ -11,6 +11,12 @@ transaction (BC >= 17.1).
 splitting an atomicity group or a ``dependsOn`` chain; :func:`send_batch` posts each chunk and
 maps every answer back to its operation by id. Inner error answers become the same
 :class:`~bcbridge.exceptions.BCAPIError` subclasses as direct calls.
+
+Inner header names are sent in lower case: HTTP header names are case-insensitive (RFC 9110
+§5.1) and BC accepts either, but some OData servers (SAP CAP) read only lower-case names
+inside a JSON batch. The requests of an atomicity group "either all succeed or all fail"
+(OData JSON Format 4.01 §19.1); when one fails the server rolls the others back, so every
+member is reported failed (:attr:`BatchResult.rolled_back`) whatever status it was given.
 """
 
 from __future__ import annotations
@@ -60,9 +66,9 @@ class BatchOperation:
     def to_json(self) -> dict[str, Any]:
         """The operation as an element of ``requests``."""
         item: dict[str, Any] = {"id": self.id, "method": self.method, "url": self.url}
-        headers = dict(self.headers)
+        headers = {name.lower(): value for name, value in self.headers.items()}
         if self.body is not None:
-            headers.setdefault("Content-Type", "application/json")
+            headers.setdefault("content-type", "application/json")
             item["body"] = self.body
         if headers:
             item["headers"] = headers
@@ -81,8 +87,12 @@ class BatchResult:
         operation: The request it answers.
         status: Inner HTTP status.
         headers: Inner headers (lower-case names).
-        body: Decoded JSON body, or ``None`` (204).
-        error: The :class:`BCAPIError` for a status >= 400, else ``None``.
+        body: Decoded JSON body, or ``None`` (204, or no answer of its own).
+        error: The :class:`BCAPIError` for a status >= 400; for a member rolled back with
+            its atomicity group, the error of the member that failed.
+        rolled_back: True when another member of the atomicity group failed, so this
+            operation's effect was undone (its own status may say 2xx, or it may have no
+            answer of its own, then ``status`` is the failed member's).
     """
 
     operation: BatchOperation
@@ -90,10 +100,11 @@ class BatchResult:
     headers: Mapping[str, str]
     body: Any
     error: BCAPIError | None = None
+    rolled_back: bool = False
 
     @property
     def ok(self) -> bool:
-        """True for a status below 400."""
+        """True for a status below 400 that was not rolled back with its atomicity group."""
         return self.error is None
 
     def value(self) -> Any:
@@ -301,9 +312,14 @@ def _map_responses(chunk: list[BatchOperation], content: bytes, url: str, reques
         # BC echoes id null when the request had none; we always send ids, but if an
         # answer comes without them the order is the only key left.
         by_id = {op.id: r for op, r in zip(chunk, responses, strict=True)}
+    failed_groups = _failed_groups(chunk, by_id, content_url=url, request_id=request_id)
     results = []
     for op in chunk:
         item = by_id.get(op.id)
+        if item is None and op.atomicity_group in failed_groups:
+            cause = failed_groups[op.atomicity_group]
+            results.append(BatchResult(op, cause.status, {}, None, cause.error, rolled_back=True))
+            continue
         if item is None:
             raise ServerError(
                 f"the batch answer has no response for operation {op.id!r}",
@@ -325,5 +341,38 @@ def _map_responses(chunk: list[BatchOperation], content: bytes, url: str, reques
                 # Inner answers have no id of their own: the $batch request's id finds them.
                 request_id=headers.get("client-request-id") or request_id,
             )
+        if error is None and op.atomicity_group in failed_groups:
+            cause = failed_groups[op.atomicity_group]
+            results.append(BatchResult(op, status, headers, body, cause.error, rolled_back=True))
+            continue
         results.append(BatchResult(op, status, headers, body, error))
     return results
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status: int
+    error: BCAPIError
+
+
+def _failed_groups(
+    chunk: list[BatchOperation], by_id: dict[str, Any], *, content_url: str, request_id: str
+) -> dict[str, _Failure]:
+    """The first failed member of each atomicity group that has one, by group name."""
+    failed: dict[str, _Failure] = {}
+    for op in chunk:
+        item = by_id.get(op.id)
+        if op.atomicity_group is None or op.atomicity_group in failed or item is None:
+            continue
+        status = int(item.get("status", 0))
+        if status >= 400 or status < 100:
+            headers = {str(k).lower(): str(v) for k, v in (item.get("headers") or {}).items()}
+            error = api_error(
+                status if status >= 100 else 500,
+                item.get("body"),
+                method=op.method,
+                url=op.url,
+                request_id=headers.get("client-request-id") or request_id,
+            )
+            failed[op.atomicity_group] = _Failure(status if status >= 100 else 500, error)
+    return failed

@@ -1,9 +1,15 @@
-"""Parse BC's ``$metadata`` (OData CSDL XML) into entity sets, fields, keys and navigations.
+"""Parse BC's ``$metadata`` (OData CSDL, XML or JSON) into entity sets, fields, keys and navigations.
 
 ``GET .../api/v2.0/$metadata`` returns EDMX; enum types appear as ``NAV.<enum>`` and bound
 actions as ``Microsoft.NAV.<action>`` (API-FACTS §2.5). Only what bcbridge needs is kept:
 entity sets with their entity type's properties (name, type, nullability, length), keys,
 navigation properties (and the set each one is bound to), enum members and actions.
+
+:func:`fetch_metadata` asks for XML (``Accept: application/xml``): an OData 4.01 server
+answers JSON CSDL to ``Accept: application/json`` (OData Protocol 4.01 §11.1.2), which
+:func:`parse_metadata` reads as well (OData CSDL JSON 4.01). Annotations count both inline
+and in ``<Annotations Target="Namespace.Type/property">`` blocks (CSDL XML 4.01 §14.2),
+where servers such as SAP CAP put ``Core.Computed``.
 """
 
 from __future__ import annotations
@@ -12,8 +18,13 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bcbridge.http import BCClient
 
 __all__ = [
+    "METADATA_ACCEPT",
     "Action",
     "EntitySet",
     "EntityType",
@@ -21,14 +32,19 @@ __all__ = [
     "Metadata",
     "NavigationProperty",
     "Property",
+    "fetch_metadata",
     "parse_metadata",
 ]
+
+#: The Accept header for ``$metadata``: XML first (BC's form), JSON CSDL understood too.
+METADATA_ACCEPT = "application/xml, application/json;q=0.5"
 
 _ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _EDMX = "{http://docs.oasis-open.org/odata/ns/edmx}"
 _EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
-_READ_ONLY_TERMS = {"Org.OData.Core.V1.Computed", "Core.Computed"}
-_PERMISSIONS_TERMS = {"Org.OData.Core.V1.Permissions", "Core.Permissions"}
+_CORE = "Org.OData.Core.V1"
+_READ_ONLY_TERMS = {f"{_CORE}.Computed", "Core.Computed"}
+_PERMISSIONS_TERMS = {f"{_CORE}.Permissions", "Core.Permissions"}
 
 
 @dataclass(frozen=True)
@@ -161,17 +177,32 @@ class Metadata:
         return tuple(a.name for a in self.actions if a.binding == type_name)
 
 
+def fetch_metadata(client: BCClient, url: str) -> Metadata:
+    """``GET url`` (a ``$metadata`` URL) with :data:`METADATA_ACCEPT` and parse the answer.
+
+    Raises:
+        BCAPIError, TransportError: the request failed.
+        ValueError: the answer is neither EDMX nor JSON CSDL.
+    """
+    response = client.request("GET", url, headers={"Accept": METADATA_ACCEPT})
+    return parse_metadata(response.content)
+
+
 def parse_metadata(xml_bytes: bytes | str) -> Metadata:
-    """Parse an EDMX document.
+    """Parse a CSDL document: EDMX (XML) or JSON CSDL (a JSON object with ``$Version``).
 
     Args:
         xml_bytes: The body of ``GET $metadata``.
 
     Raises:
-        ValueError: Not EDMX, a DTD (refused: entity expansion), or a reference to an
-            unknown type.
+        ValueError: Neither EDMX nor JSON CSDL, a DTD (refused: entity expansion), or a
+            reference to an unknown type.
     """
     data = xml_bytes.encode() if isinstance(xml_bytes, str) else xml_bytes
+    if data.lstrip()[:1] == b"{":
+        from bcbridge.odata._csdl_json import parse_csdl_json
+
+        return parse_csdl_json(data)
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise ValueError("refusing $metadata with a DTD")
     try:
@@ -183,6 +214,9 @@ def parse_metadata(xml_bytes: bytes | str) -> Metadata:
         raise ValueError(f"$metadata root is {root.tag}, not edmx:Edmx")
     schemas = root.findall(f"{_EDMX}DataServices/{_EDM}Schema")
     aliases = {s.get("Alias", ""): s.get("Namespace", "") for s in schemas if s.get("Alias")}
+    for include in root.iter(f"{_EDMX}Include"):  # vocabularies: <edmx:Include Alias="Core" .../>
+        if include.get("Alias"):
+            aliases.setdefault(include.get("Alias", ""), include.get("Namespace", ""))
 
     def qualify(name: str) -> str:
         collection = name.startswith("Collection(")
@@ -191,6 +225,13 @@ def parse_metadata(xml_bytes: bytes | str) -> Metadata:
         inner = f"{aliases.get(namespace, namespace)}.{local}" if namespace else inner
         return f"Collection({inner})" if collection else inner
 
+    # <Annotations Target="Namespace.Type/property"> blocks, by (qualified type, property).
+    targeted: dict[tuple[str, str], list[ET.Element]] = {}
+    for schema in schemas:
+        for block in schema.findall(f"{_EDM}Annotations"):
+            type_name, _, member = block.get("Target", "").partition("/")
+            if member and "/" not in member:
+                targeted.setdefault((qualify(type_name), member), []).extend(block.findall(f"{_EDM}Annotation"))
     raw_types: dict[str, tuple[str | None, ET.Element]] = {}
     enums: dict[str, EnumType] = {}
     actions: list[Action] = []
@@ -227,7 +268,8 @@ def parse_metadata(xml_bytes: bytes | str) -> Metadata:
         properties = dict(base.properties) if base else {}
         navigations = dict(base.navigations) if base else {}
         for prop in element.findall(f"{_EDM}Property"):
-            properties[prop.get("Name", "")] = _property(prop, qualify)
+            extra = targeted.get((name, prop.get("Name", "")), [])
+            properties[prop.get("Name", "")] = _property(prop, qualify, extra)
         for nav in element.findall(f"{_EDM}NavigationProperty"):
             nav_type = qualify(nav.get("Type", ""))
             collection = nav_type.startswith("Collection(")
@@ -258,19 +300,19 @@ def parse_metadata(xml_bytes: bytes | str) -> Metadata:
     return Metadata(sets, types, enums, tuple(actions))
 
 
-def _property(element: ET.Element, qualify: Callable[[str], str]) -> Property:
+def _property(element: ET.Element, qualify: Callable[[str], str], targeted: list[ET.Element]) -> Property:
     max_length = element.get("MaxLength")
     precision = element.get("Precision")
     read_only = False
-    for annotation in element.findall(f"{_EDM}Annotation"):
-        term = annotation.get("Term", "")
+    for annotation in [*element.findall(f"{_EDM}Annotation"), *targeted]:
+        term = qualify(annotation.get("Term", ""))
         if term in _READ_ONLY_TERMS and annotation.get("Bool", "true") == "true":
             read_only = True
         if term in _PERMISSIONS_TERMS:
             member = annotation.get("EnumMember", "") + "".join(
                 m.text or "" for m in annotation.iter(f"{_EDM}EnumMember")
             )
-            read_only = read_only or member.endswith("/Read")
+            read_only = read_only or member.strip().endswith("/Read")
     return Property(
         name=element.get("Name", ""),
         type=qualify(element.get("Type", "")),

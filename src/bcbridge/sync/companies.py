@@ -42,10 +42,11 @@ def load_companies(connection: Connection, bc: BC | None = None, *, select: list
                 connection=connection,
                 bc_id=record["id"],
                 defaults={
-                    "name": record.get("name", ""),
-                    "display_name": record.get("displayName", ""),
-                    "business_profile_id": record.get("businessProfileId", ""),
-                    "system_version": str(record.get("systemVersion", "")),
+                    # A nullable Edm.String may come as null (OData JSON §7.1); store "".
+                    "name": record.get("name") or "",
+                    "display_name": record.get("displayName") or "",
+                    "business_profile_id": record.get("businessProfileId") or "",
+                    "system_version": str(record.get("systemVersion") or ""),
                     "present": True,
                     "raw": record,
                     "loaded_at": now,

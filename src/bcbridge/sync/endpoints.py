@@ -8,7 +8,7 @@ from django.db import transaction
 
 from bcbridge.entities import BC
 from bcbridge.models import ApiEndpoint, EndpointKind, HttpMethod
-from bcbridge.odata import parse_metadata
+from bcbridge.odata import fetch_metadata
 
 __all__ = ["import_endpoints"]
 
@@ -36,7 +36,7 @@ def import_endpoints(bc: BC, routes: list[str] | None = None) -> list[ApiEndpoin
         ValueError: a route is not ``publisher/group/version``.
     """
     planned: list[ApiEndpoint] = []
-    metadata = parse_metadata(bc.client.request("GET", f"{bc.urls.odata_root}/$metadata").content)
+    metadata = fetch_metadata(bc.client, f"{bc.urls.odata_root}/$metadata")
     for name in metadata.entity_sets:
         planned.append(ApiEndpoint(
             connection=bc.connection, code=_code("WS", name), name=f"{name} (web service)",
@@ -54,8 +54,7 @@ def import_endpoints(bc: BC, routes: list[str] | None = None) -> list[ApiEndpoin
         if match is None:
             raise ValueError(f"custom API route {route!r}: use publisher/group/version, e.g. contoso/warehouse/v1.0")
         api = match.groupdict()
-        body = bc.client.request("GET", bc.urls.metadata(**api)).content
-        for name in parse_metadata(body).entity_sets:
+        for name in fetch_metadata(bc.client, bc.urls.metadata(**api)).entity_sets:
             if name == "companies":
                 continue
             planned.append(ApiEndpoint(

@@ -38,7 +38,7 @@ from bcbridge.conf import get_settings
 from bcbridge.entities import BC, EntitySetClient
 from bcbridge.exceptions import BCBridgeError, ConfigurationError
 from bcbridge.models import Company, Connection, SyncConfig, SyncMode, SyncRun, SyncState
-from bcbridge.odata import F, Query, iter_pages, parse_metadata
+from bcbridge.odata import F, Query, fetch_metadata, iter_pages
 from bcbridge.signals import sync_finished
 from bcbridge.sync import _state
 from bcbridge.sync._prefetch import prefetch_possible, prefetched
@@ -90,7 +90,7 @@ def resolve_mirror(bc: BC, entity_set: str, api: str = "") -> Mirror:
         return mirror_for(entity_set, api)
     cache_key = (bc.connection.pk, entity_set)
     if cache_key not in _web_service_keys:
-        metadata = parse_metadata(bc.client.request("GET", f"{bc.urls.odata_root}/$metadata").content)
+        metadata = fetch_metadata(bc.client, f"{bc.urls.odata_root}/$metadata")
         for name, published in metadata.entity_sets.items():
             _web_service_keys[(bc.connection.pk, name)] = tuple(published.key)
         if cache_key not in _web_service_keys:

@@ -18,7 +18,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from bcbridge import crypto
-from bcbridge.auth import TokenManager
+from bcbridge.auth import OfflineAccessNotGranted, TokenManager
 from bcbridge.exceptions import BCBridgeError
 from bcbridge.models import Connection
 from bcbridge.sync.companies import load_companies
@@ -104,7 +104,13 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         description = (
             request.GET.get("error_description", "").splitlines()[0] if request.GET.get("error_description") else ""
         )
-        return _done(request, connection, False, f"Sign-in failed: {request.GET['error']}. {description}".strip(), 400)
+        return _done(
+            request,
+            connection,
+            False,
+            f"The identity provider refused the sign-in: {request.GET['error']}. {description}".strip(),
+            400,
+        )
     code = request.GET.get("code", "")
     if not code:
         return _done(request, connection, False, "The callback carried no authorization code.", 400)
@@ -112,6 +118,9 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         TokenManager(connection).complete_authorization(
             code, crypto.decrypt(entry["verifier"]), entry["redirect_uri"], by=request.user.get_username()
         )
+    except OfflineAccessNotGranted as exc:
+        # Reporting success here would leave a connection that dies with its access token.
+        return _done(request, connection, False, f"Not authorized: {exc.description}", 400)
     except BCBridgeError as exc:
         return _done(request, connection, False, f"Could not redeem the authorization code: {exc}", 400)
     connection.refresh_from_db()
