@@ -33,7 +33,10 @@ from bcbridge.models.webhooks import (
     SubscriptionStatus,
     WebhookDelivery,
     WebhookReceiver,
+    WebhookRejection,
     WebhookSubscription,
+    count_rejection,
+    prune_deliveries,
 )
 
 __all__ = [
@@ -80,5 +83,8 @@ __all__ = [
     "Vendor",
     "WebhookDelivery",
     "WebhookReceiver",
+    "WebhookRejection",
     "WebhookSubscription",
+    "count_rejection",
+    "prune_deliveries",
 ]
