@@ -433,22 +433,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--fast", action="store_true", help="Small sizes (seconds, for make test).")
-    parser.add_argument("--probe", action="append", choices=["kill", "workers", "secrets"])
+    parser.add_argument("--probe", action="append", choices=list(PROBES))
     options = parser.parse_args(argv)
+    probes = options.probe or list(PROBES)
+    if len(probes) > 1:  # one process per probe: each uses its own database through Django
+        failed = 0
+        for probe in probes:
+            args = ["--database", options.database, "--probe", probe] + (["--fast"] if options.fast else [])
+            failed += subprocess.run([sys.executable, "-m", "tests.soak.processes", *args], cwd=ROOT).returncode != 0
+        return 1 if failed else 0
     report = Report()
-    probes = options.probe or ["kill", "workers", "secrets"]
-    if "kill" in probes:
-        probe_kill(report, options.database, kills=5 if options.fast else 8)
-    if "workers" in probes:
-        probe_workers(report, options.database, orders=30 if options.fast else 150, seconds=60 if options.fast else 180)
-    if "secrets" in probes:
-        probe_secrets(report, options.database)
+    PROBES[probes[0]](report, options.database, options.fast)
     out = ROOT / "test-artifacts"
     out.mkdir(exist_ok=True)
-    (out / f"soak-processes-{options.database}.json").write_text(
+    (out / f"soak-{probes[0]}-{options.database}.json").write_text(
         json.dumps([f.__dict__ for f in report.figures], indent=2, default=str)
     )
     return 0 if report.ok else 1
+
+
+PROBES = {
+    "kill": lambda report, database, fast: probe_kill(report, database, kills=5 if fast else 8),
+    "workers": lambda report, database, fast: probe_workers(
+        report, database, orders=30 if fast else 150, seconds=60 if fast else 180
+    ),
+    "secrets": lambda report, database, fast: probe_secrets(report, database),
+}
 
 
 if __name__ == "__main__":
