@@ -34,10 +34,11 @@ def test_process_probe(probe: str, figures: Figures) -> None:
         admin = os.environ.get("BCBRIDGE_SOAK_PG", "")
     args = [sys.executable, "-m", "tests.soak.processes", "--database", database, "--probe", probe]
     env = {**os.environ, "BCBRIDGE_SOAK_PG": admin} if admin else dict(os.environ)
+    results = ROOT / "test-artifacts" / f"soak-{probe}-{database}.json"
+    results.unlink(missing_ok=True)
     done = subprocess.run(
         [*args, *([] if FULL else ["--fast"])], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
     )
-    results = ROOT / "test-artifacts" / f"soak-{probe}-{database}.json"
     assert results.exists(), done.stdout + done.stderr
     for row in json.loads(results.read_text()):
         figures.add(row["name"], row["value"], row["goal"], row["ok"])
