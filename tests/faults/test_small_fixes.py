@@ -55,3 +55,14 @@ def test_the_receiver_token_is_redacted_from_request_logs(connection, caplog):
     loggers = {record.name for record in caplog.records}
     assert {"django.request", "django.server", "waitress"} <= loggers
     assert token not in caplog.text and "/webhooks/[redacted]" in caplog.text
+
+
+@pytest.mark.django_db
+def test_rejected_requests_are_listed_in_the_admin(admin_client):
+    from bcbridge.models import count_rejection
+
+    count_rejection("unknown-token", "192.0.2.1")
+    count_rejection("unknown-token", "192.0.2.2")
+    page = admin_client.get(reverse("admin:bcbridge_webhookrejection_changelist"))
+    assert page.status_code == 200
+    assert b"unknown-token" in page.content and b"192.0.2.2" in page.content
