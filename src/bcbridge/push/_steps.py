@@ -234,6 +234,7 @@ def recover(bc: BC, job: Job, error: Exception) -> bool:
             if clashing:
                 detail = ", ".join(f"{n}: ours {changes[n]!r}, BC now {current.get(n)!r}" for n in clashing)
                 raise Parked(f"409 conflict: BC changed the fields we change ({detail}); policy merge parks it.")
+        job.fence()
         try:
             answer = records.update(message.key, changes, etag=current["@odata.etag"])
         except ConcurrencyConflict as again:
@@ -246,7 +247,9 @@ def recover(bc: BC, job: Job, error: Exception) -> bool:
     if op == OutboxOperation.DELETE and isinstance(error, ConcurrencyConflict) and message.conflict_policy != "park":
         records = _records(bc, message)
         with contextlib.suppress(NotFound):
-            records.delete(message.key, etag=records.get(message.key)["@odata.etag"])
+            etag = records.get(message.key)["@odata.etag"]
+            job.fence()
+            records.delete(message.key, etag=etag)
         _adopt(message, None, deleted_after_conflict=True)
         return True
     if op in (OutboxOperation.ACTION, OutboxOperation.CALL) and message.outcome_unknown and isinstance(error, NotFound):

@@ -323,6 +323,9 @@ def _handle(
                 job.writing = False
                 _complete(bc, job, result)
                 return
+        except LeaseLost:
+            result.lost_lease += 1
+            return
         except Exception as second:
             error = second
         _failed(job, error, policy, now, result)
