@@ -1,7 +1,7 @@
 """Processing of received webhook deliveries: the queue the receiver view fills.
 
-The receiver (:mod:`bcbridge.views.webhooks`) stores every request raw and answers at once;
-this module does the work, in a worker (the runner's job, a Celery task, the bench's
+The receiver (:mod:`bcbridge.views.webhooks`) stores every authenticated request (without
+its ``clientState``) and answers at once; this module does the work, in a worker (the runner's job, a Celery task, the bench's
 thread, or a test calling :func:`process_pending`):
 
 * ``created`` / ``updated`` (API-FACTS §6.4: the notification is only a pointer): the
@@ -17,6 +17,10 @@ thread, or a test calling :func:`process_pending`):
 * ``collection``: an incremental pull of the set
   (:func:`~bcbridge.sync.engine.sync_entity_set`); when another worker holds the set the
   delivery is retried later.
+* Lifecycle notifications (``lifecycleEvent``): the set is pulled; for
+  ``subscriptionRemoved`` / ``reauthorizationRequired`` the subscription is marked lost, so
+  the next maintenance pass recreates it.
+* Settled deliveries older than ``WEBHOOK_RETENTION_DAYS`` are pruned (at most hourly).
 * Repeats are idempotent and late or out-of-order notifications never overwrite newer
   data: a notification whose ``lastModifiedDateTime`` is not newer than the mirrored row's
   is skipped without calling BC, and ``write_page`` keeps a stored row whose
