@@ -1,8 +1,8 @@
 """Processing of received webhook deliveries: the queue the receiver view fills.
 
 The receiver (:mod:`bcbridge.views.webhooks`) stores every authenticated request (without
-its ``clientState``) and answers at once; this module does the work, in a worker (the runner's job, a Celery task, the bench's
-thread, or a test calling :func:`process_pending`):
+its ``clientState``) and answers at once; this module does the work, in a worker (the
+runner's job, a Celery task, the bench's thread, or a test calling :func:`process_pending`):
 
 * ``created`` / ``updated`` (API-FACTS §6.4: the notification is only a pointer): the
   record is read from BC (with its configured children, e.g. lines) and upserted with the
