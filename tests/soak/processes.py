@@ -324,7 +324,9 @@ def probe_workers(report: Report, database: str, orders: int, seconds: float) ->
                 ],
             },
         )
-        runners = [site.spawn("run", "--job", "sync", "--tick", "0.5") for _ in range(3)]
+        deliveries = _queue_deliveries(site, connection, rng, orders)
+        jobs = ("--job", "sync", "--job", "webhook-deliveries", "--tick", "0.5")
+        runners = [site.spawn("run", *jobs) for _ in range(3)]
         pushers = [
             subprocess.Popen(
                 site.command("push", "--limit", str(orders)),
@@ -352,8 +354,15 @@ def probe_workers(report: Report, database: str, orders: int, seconds: float) ->
                 break
             site.run("push")
             time.sleep(1)
+        from bcbridge.models import WebhookDelivery
+
+        queue = WebhookDelivery.objects.filter(pk__in=deliveries)
+        deadline = time.monotonic() + 120
+        while queue.filter(status="received").exists() and time.monotonic() < deadline:
+            time.sleep(0.5)  # the runners drain the queue (bounded)
         for runner in runners:
             runner.terminate()
+        processed = queue.filter(status="processed")
         url = (
             f"{site.base}/v2.0/{site.config.tenant}/{site.config.environment}/api/v2.0/"
             f"companies({site.company_id})/salesOrders?$select=externalDocumentNumber"
@@ -368,6 +377,8 @@ def probe_workers(report: Report, database: str, orders: int, seconds: float) ->
         report.add("workers", "orders created twice or more in BC", sum(in_bc[n] > 1 for n in numbers), 0)
         report.add("workers", "orders never created", sum(in_bc[n] == 0 for n in numbers), 0)
         report.add("workers", "duplicate mirror rows", duplicates_mirror, 0)
+        report.add("workers", "webhook deliveries processed", processed.count(), len(deliveries))
+        report.add("workers", "deliveries processed more than once", processed.exclude(attempts=1).count(), 0)
         report.add(
             "workers",
             "pushers that sent messages (of 3)",
@@ -384,6 +395,44 @@ def probe_workers(report: Report, database: str, orders: int, seconds: float) ->
         )
     finally:
         site.stop()
+
+
+def _queue_deliveries(site: Site, connection: Any, rng: random.Random, count: int) -> list[int]:
+    """``count`` received deliveries (as the receiver stores them) for customers BC has."""
+    from django.utils import timezone
+
+    from bcbridge.models import Company, WebhookDelivery, WebhookSubscription
+
+    company = Company.objects.get(connection=connection, bc_id=site.company_id)
+    sub = WebhookSubscription.objects.create(
+        connection=connection,
+        company=company,
+        entity_set="customers",
+        subscription_id="soak-subscription",
+        resource=f"/api/v2.0/companies({site.company_id})/customers",
+        notification_url="http://127.0.0.1/x/",
+        client_state="soak",
+        status="active",
+    )
+    site.bc_user_change(rng)  # loads the customer keys
+    ids = []
+    for _ in range(count):
+        key = rng.choice(site.customer_keys)
+        note = {
+            "subscriptionId": sub.subscription_id,
+            "resource": f"api/v2.0/companies({site.company_id})/customers({key})",
+            "changeType": "updated",
+            "lastModifiedDateTime": timezone.now().isoformat(),
+        }
+        delivery = WebhookDelivery.objects.create(
+            connection=connection,
+            method="POST",
+            path="/bcbridge/webhooks/soak.../",
+            body=json.dumps({"value": [note]}),
+            notifications=1,
+        )
+        ids.append(delivery.pk)
+    return ids
 
 
 def probe_secrets(report: Report, database: str) -> None:
