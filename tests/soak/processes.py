@@ -25,6 +25,7 @@ Probes:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -89,7 +90,9 @@ class Site:
         self.log = self.home / "processes.log"
         db_url = ""
         if database == "postgres":
-            db_url = _fresh_pg_database(f"soak_faults_{name}")
+            # one database per probe and checkout, so parallel suites elsewhere never clash
+            checkout = hashlib.sha1(str(ROOT).encode()).hexdigest()[:8]
+            db_url = _fresh_pg_database(f"soak_{name}_{checkout}")
         self.env = {
             **os.environ,
             "BCBRIDGE_HOME": str(self.home),
