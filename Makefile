@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv chromium peers test test-sqlite test-postgres lint demo bench clean
+.PHONY: venv chromium peers test test-sqlite test-postgres soak lint demo bench clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test-sqlite: venv
 
 test-postgres: venv
 	BCBRIDGE_HOME=$(CURDIR)/var/test-postgres DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser"
+
+# The fault suite at full size (tests/soak: faults, kills, hostile requests, several
+# workers, a secrets scan), about ten minutes; one figure per probe, SQLite then PostgreSQL.
+soak: venv
+	BCBRIDGE_SOAK=1 BCBRIDGE_HOME=$(CURDIR)/var/soak-sqlite DATABASE_URL= $(BIN)/pytest -m soak tests/soak
+	BCBRIDGE_SOAK=1 BCBRIDGE_HOME=$(CURDIR)/var/soak-postgres DATABASE_URL=$(PG_URL) $(BIN)/pytest -m soak tests/soak
 
 lint: venv
 	$(BIN)/ruff check src tests bench

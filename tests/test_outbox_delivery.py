@@ -75,7 +75,7 @@ def test_429_storm(connection, bc_emulator):
     result, _ = dispatch_until_done()
     assert result.retried > 0 and result.sent == 8
     _assert_once(bc_emulator, cid, 8)
-    # 429 proves BC did not process the request: no lookups were needed.
+    # Each retried create looked for an earlier attempt first, and found none.
     assert not any(m.state.get("adopted") for m in OutboxMessage.objects.all())
 
 
@@ -108,13 +108,18 @@ def test_crash_between_sending_and_recording(connection, bc_emulator, monkeypatc
         dispatch_due()
     monkeypatch.undo()
     assert len(with_external(bc_emulator, cid, "CRASH-0")) == 1  # it reached BC
-    assert OutboxMessage.objects.filter(status=OutboxStatus.IN_FLIGHT).count() == 2
-    # A restarted worker within the lease leaves them alone...
+    # Claims are per message: the second order was never claimed.
+    assert OutboxMessage.objects.filter(status=OutboxStatus.IN_FLIGHT).count() == 1
+    assert OutboxMessage.objects.filter(status=OutboxStatus.PENDING).count() == 1
+    OutboxMessage.objects.filter(status=OutboxStatus.PENDING).update(
+        next_attempt_at=timezone.now() + timedelta(hours=1)
+    )
+    # A restarted worker within the lease leaves the claimed one alone...
     assert dispatch_due().claimed == 0
-    # ...and after it, takes them over as "outcome unknown" and finds the order in BC.
-    later = timezone.now() + timedelta(seconds=DispatchPolicy().lease_seconds + 1)
+    # ...and after it, takes it over as "outcome unknown" and finds the order in BC.
+    later = timezone.now() + timedelta(hours=2)
     result = dispatch_due(now=later)
-    assert result.claimed == 2 and result.sent == 2 and result.adopted >= 1
+    assert result.claimed == 2 and result.sent == 2 and result.adopted == 1
     _assert_once(bc_emulator, cid, 2, prefix="CRASH")
 
 
@@ -141,7 +146,9 @@ def test_claims_do_not_overlap(connection, bc_emulator):
 
 
 def test_classify_is_a_pure_decision():
-    assert classify(RateLimited("x", status=429), writing=True).unknown is False
+    assert classify(RateLimited("x", status=429), writing=True).unknown is True
+    assert classify(RateLimited("x", status=429), writing=True).documented_unprocessed is True
+    assert classify(RateLimited("x", status=429), writing=False).unknown is False
     assert classify(ServerError("x", status=500), writing=True).unknown is True
     assert classify(ServerError("x", status=500), writing=False).unknown is False
     assert classify(BadRequest("x", status=400), writing=True).action == "park"
@@ -185,3 +192,85 @@ def test_parallel_workers_send_each_message_once(bc_emulator, emulator_transport
         thread.join(120)
     assert sum(claimed) == 12
     _assert_once(bc_emulator, cid, 12, prefix="PAR")
+
+
+def test_a_second_dispatcher_after_lease_expiry_sends_nothing_twice(connection, bc_emulator, monkeypatch):
+    """Issue #16 item 1: dispatcher A is slow (its lease runs out after the first POST);
+    dispatcher B takes over. A must not send what B now holds: every order once in BC."""
+    cid = first_company(connection)
+    _orders(connection, bc_emulator, cid, 5, prefix="LEASE")
+    real_send = dispatch._steps.send
+    took_over: list[dispatch.DispatchResult] = []
+    started: list[bool] = []
+
+    def slow_send(bc, write):
+        answer = real_send(bc, write)
+        if not started:  # A's first POST took longer than the lease: B starts
+            started.append(True)
+            later = timezone.now() + timedelta(seconds=DispatchPolicy().lease_seconds + 1)
+            took_over.append(dispatch_due(now=later))
+        return answer
+
+    monkeypatch.setattr(dispatch._steps, "send", slow_send)
+    first = dispatch_due()
+    monkeypatch.undo()
+    assert took_over[0].sent == 5 and took_over[0].adopted == 1  # B found A's first order in BC
+    assert first.lost_lease == 1 and first.sent == 0
+    _assert_once(bc_emulator, cid, 5, prefix="LEASE")
+
+
+def test_fence_refuses_a_claim_taken_over(connection, bc_emulator):
+    cid = first_company(connection)
+    enqueue(connection, cid, "create", entity_set="customers", payload={"displayName": "fenced"})
+    (mine,) = claim(1)
+    job = dispatch.Job(mine, mine.attempt_id)
+    dispatch.fence(job, 60, timezone.now())  # still ours: renewed
+    mine.refresh_from_db()
+    assert mine.lease_expires_at > timezone.now() + timedelta(seconds=50)
+    (theirs,) = claim(1, now=timezone.now() + timedelta(seconds=61))
+    assert theirs.pk == mine.pk and theirs.attempt_id != job.token
+    with pytest.raises(dispatch.LeaseLost):
+        dispatch.fence(job, 60, timezone.now())
+
+
+def test_dispatch_claims_one_message_at_a_time(connection, bc_emulator, monkeypatch):
+    """Per-message claims: while the first message is sent, the others stay pending for
+    other dispatchers."""
+    cid = first_company(connection)
+    _orders(connection, bc_emulator, cid, 3, prefix="ONE")
+    seen: list[int] = []
+    real_send = dispatch._steps.send
+
+    def counting_send(bc, write):
+        seen.append(OutboxMessage.objects.filter(status=OutboxStatus.PENDING).count())
+        return real_send(bc, write)
+
+    monkeypatch.setattr(dispatch._steps, "send", counting_send)
+    assert dispatch_due().sent == 3
+    assert seen == [2, 1, 0]
+
+
+@pytest.mark.parametrize("fault", ["503", "429"])
+def test_503_or_429_after_processing_is_looked_up(connection, bc_emulator, fault):
+    """Issue #16 item 2: a gateway answers 503 (or 429) after BC created the order; the
+    retry finds it by externalDocumentNumber instead of creating a second one."""
+    cid = first_company(connection)
+    _orders(connection, bc_emulator, cid, 4, prefix="GW")
+    bc_emulator.control.faults.add(FaultRule(fault, count=4, method="POST", path="/salesOrders$", after=True))
+    first = dispatch_due()
+    assert first.retried == 4
+    assert all(m.outcome_unknown for m in OutboxMessage.objects.all())
+    result, _ = dispatch_until_done(now=timezone.now() + timedelta(minutes=5))
+    assert result.adopted == 4
+    _assert_once(bc_emulator, cid, 4, prefix="GW")
+
+
+def test_429_on_a_create_without_lookup_is_resent(connection, bc_emulator):
+    """BC documents 429 as "not processed" (API-FACTS §5): a create without lookup fields
+    is sent again rather than parked."""
+    cid = first_company(connection)
+    enqueue(connection, cid, "create", entity_set="customers", payload={"displayName": "Retry Me"})
+    bc_emulator.control.faults.add(FaultRule("429", count=1, method="POST", path="/customers$"))
+    result, _ = dispatch_until_done()
+    assert result.sent == 1 and result.parked == 0
+    assert len([c for c in records(bc_emulator, cid, "customers") if c["displayName"] == "Retry Me"]) == 1

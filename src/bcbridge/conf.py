@@ -61,6 +61,10 @@ class BCBridgeSettings:
             renewed (subscriptions live 3 days, API-FACTS §6.2; default: 1 day before).
         WEBHOOK_MAX_ATTEMPTS: Times a received webhook delivery is processed before it is
             marked failed (each retry waits longer; the admin can reprocess it).
+        WEBHOOK_MAX_BODY: Largest notification body the receiver reads, in bytes; larger
+            requests are refused unread and counted (BC's notifications are a few hundred
+            bytes each, API-FACTS §6.4).
+        WEBHOOK_RETENTION_DAYS: Days processed, failed and invalid deliveries are kept.
     """
 
     ENCRYPTION_KEYS: tuple[str, ...] = ()
@@ -81,11 +85,13 @@ class BCBridgeSettings:
     REQUEST_LOG: bool = True
     SYNC_PAGE_SIZE: int = 5000
     SYNC_OVERLAP: float = 120.0
-    SYNC_LOCK_LEASE: float = 600.0
+    SYNC_LOCK_LEASE: float = 60.0
     SYNC_PREFETCH: bool = True
     PUBLIC_URL: str = ""
     WEBHOOK_RENEW_BEFORE: int = 86400
     WEBHOOK_MAX_ATTEMPTS: int = 5
+    WEBHOOK_MAX_BODY: int = 262144
+    WEBHOOK_RETENTION_DAYS: int = 14
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:

@@ -18,6 +18,7 @@ __all__ = [
     "ConfigurationError",
     "FatalError",
     "InvalidClientCredentials",
+    "InvalidResponse",
     "NotFound",
     "OAuthStateError",
     "PermissionDenied",
@@ -93,6 +94,12 @@ class AuthorizationRequired(TokenEndpointError, FatalError):
 
 class TransportError(RetriableError):
     """No HTTP response: connection refused or reset, DNS failure, timeout."""
+
+
+class InvalidResponse(TransportError):
+    """A success answer whose JSON body does not parse (a truncated transfer, a proxy's
+    HTML page): as good as no answer. Safe requests are retried; for a write the outcome
+    is unknown."""
 
 
 class BCAPIError(BCBridgeError):

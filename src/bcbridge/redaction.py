@@ -1,4 +1,10 @@
-"""A logging filter that keeps secrets and tokens out of every log line."""
+"""A logging filter that keeps secrets and tokens out of every log line.
+
+Installed on bcbridge's handlers and, as a logger filter (which rewrites the record before
+any handler, the propagated ones included, sees it), on ``django.request``,
+``django.server`` and ``waitress``: those log request paths, and the webhook receiver's
+path holds its secret token.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,8 @@ import re
 __all__ = ["RedactSecretsFilter", "redact"]
 
 _PATTERNS = [
+    # the webhook receiver's path token (anyone holding it may post notifications)
+    (re.compile(r"(/webhooks/)[A-Za-z0-9_-]{8,}"), r"\1[redacted]"),
     # bearer tokens and JWTs
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1[redacted]"),
     (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),

@@ -52,6 +52,10 @@ class ApiEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def try_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Call the endpoint with a JSON payload typed in the page and show BC's answer."""
         endpoint = get_object_or_404(ApiEndpoint.objects.select_related("connection"), pk=pk)
+        if not self.has_view_permission(request, endpoint):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
         context: dict[str, Any] = {
             **self.admin_site.each_context(request),
             "title": f"Try {endpoint.code}",

@@ -134,10 +134,21 @@ class SyncStateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     )
     list_filter = ("connection", "company", "entity_set")
     readonly_fields = [f.name for f in SyncState._meta.concrete_fields]
-    actions = ["sync_now", "forget_watermark"]
+    actions = ["sync_now", "forget_watermark", "release_lock"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.action(description="Release the lock (the holder's running run becomes abandoned)")
+    def release_lock(self, request: HttpRequest, queryset: QuerySet[SyncState]) -> None:
+        from bcbridge.sync._state import unlock
+
+        released = unlock(queryset, by=f"admin user {request.user}")
+        if not released:
+            self.message_user(request, "None of the selected sets was locked.", messages.WARNING)
+            return
+        held = ", ".join(f"{state.entity_set} (held by {holder})" for state, holder in released)
+        self.message_user(request, f"Released {len(released)} lock(s): {held}.")
 
     @admin.action(description="Sync now (incremental)")
     def sync_now(self, request: HttpRequest, queryset: QuerySet[SyncState]) -> None:

@@ -14,11 +14,11 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from bcbridge.exceptions import BCBridgeError
-from bcbridge.models import WebhookDelivery, WebhookSubscription
+from bcbridge.models import WebhookDelivery, WebhookRejection, WebhookSubscription
 from bcbridge.sync.notifications import reprocess
 from bcbridge.sync.webhooks import maintain, unsubscribe
 
-__all__ = ["WebhookDeliveryAdmin", "WebhookSubscriptionAdmin"]
+__all__ = ["WebhookDeliveryAdmin", "WebhookRejectionAdmin", "WebhookSubscriptionAdmin"]
 
 
 class _ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -110,3 +110,13 @@ class WebhookDeliveryAdmin(_ReadOnly):
             + (f", {skipped} invalid skipped" if skipped else ""),
             messages.SUCCESS if not report.failed else messages.WARNING,
         )
+
+
+@admin.register(WebhookRejection)
+class WebhookRejectionAdmin(_ReadOnly):
+    """Requests the receiver refused, counted per day and reason (their content is never
+    stored): a rising ``unknown-token`` or ``client-state`` count is someone probing."""
+
+    list_display = ("day", "reason", "count", "last_at", "last_remote_addr")
+    list_filter = ("reason",)
+    date_hierarchy = "day"

@@ -31,6 +31,7 @@ faults). Endpoints:
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,15 @@ _ROUTES = Map(
 
 class _BadRequest(Exception):
     pass
+
+
+def _loopback(address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address((address or "").split("%")[0])
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return bool(ip.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
 def _plain(body: object, status: int = 200) -> Response:
@@ -204,7 +214,14 @@ class Control:
 
     # -- HTTP ----------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
-        """Serve ``/_emulator/...``; a bad body or argument gives 400 with a JSON error."""
+        """Serve ``/_emulator/...``; a bad body or argument gives 400 with a JSON error.
+
+        Only loopback clients may use it (403 otherwise): the control API resets data and
+        injects faults, so an emulator started with ``--host 0.0.0.0`` must not offer it to
+        the network.
+        """
+        if not _loopback(request.remote_addr):
+            return _error(403, "The emulator's control API answers loopback addresses only.")
         adapter = _ROUTES.bind_to_environ(request.environ)
         try:
             endpoint, args = adapter.match()

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
-from bcbridge.exceptions import ConfigurationError, TransportError
+from bcbridge.exceptions import ConfigurationError, InvalidResponse, TransportError
 from bcbridge.http._errors import api_error
 from bcbridge.http._wire import dumps, redact_url, version
 from bcbridge.http.ratelimit import RateLimiter
@@ -300,8 +300,13 @@ class BCClient:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """GET and parse the JSON body (orjson); ``None`` for an empty body."""
-        return _json(self.request("GET", url, params=params, headers=headers))
+        """GET and parse the JSON body (orjson); ``None`` for an empty body.
+
+        Raises:
+            InvalidResponse: The body is not JSON after every attempt (a truncated answer is
+                retried like a broken connection).
+        """
+        return self._json_call("GET", url, params=params, headers=headers)
 
     def post_json(
         self,
@@ -314,10 +319,8 @@ class BCClient:
         """POST ``body`` (``None``: no body, as bound actions expect) and parse the answer
         (``None`` for 204). Not retried unless BC proves it did not process it."""
         if body is None:
-            response = self.request("POST", url, content=b"", headers=headers, idempotent=idempotent)
-        else:
-            response = self.request("POST", url, json=body, headers=headers, idempotent=idempotent)
-        return _json(response)
+            return self._json_call("POST", url, content=b"", headers=headers, idempotent=idempotent)
+        return self._json_call("POST", url, json=body, headers=headers, idempotent=idempotent)
 
     def patch_json(
         self,
@@ -328,13 +331,35 @@ class BCClient:
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         """PATCH with ``If-Match: etag`` and return the updated entity (API-FACTS §4, §10)."""
-        return _json(self.request("PATCH", url, json=body, etag=etag, headers=headers))
+        return self._json_call("PATCH", url, json=body, etag=etag, headers=headers)
 
     def delete(self, url: str | httpx.URL, etag: str, *, headers: Mapping[str, str] | None = None) -> None:
         """DELETE with ``If-Match: etag`` (BC answers 204)."""
         self.request("DELETE", url, etag=etag, headers=headers)
 
     # -- lifecycle -----------------------------------------------------------------------
+    def _json_call(self, method: str, url: str | httpx.URL, **options: Any) -> Any:
+        """:meth:`request` and parse the answer; a body that is not JSON is retried when
+        the request is safe to repeat (:func:`is_idempotent`), else raises."""
+        safe = options.get("idempotent")
+        if safe is None:
+            safe = is_idempotent(method.upper(), options.get("etag"))
+        attempt = 0
+        while True:
+            attempt += 1
+            response = self.request(method, url, **options)
+            try:
+                return _json(response)
+            except orjson.JSONDecodeError as exc:
+                if safe and attempt < self.retry.max_attempts:
+                    self.retry.wait(attempt)
+                    continue
+                request_id = response.request.headers.get("client-request-id", "")
+                raise InvalidResponse(
+                    f"{method.upper()} {redact_url(str(response.url))}: the {response.status_code} answer is not JSON "
+                    f"({exc}; {len(response.content)} bytes, truncated?) (client-request-id {request_id})"
+                ) from exc
+
     def close(self) -> None:
         """Close the keep-alive connections."""
         self.http.close()

@@ -37,6 +37,7 @@ from bcbridge.exceptions import ConfigurationError
 __all__ = [
     "BCUrls",
     "EndpointKind",
+    "check_under_root",
     "encode_query",
     "fill_template",
     "port_of",
@@ -278,30 +279,40 @@ class BCUrls:
                 :attr:`environment_root`; ``..`` or ``.`` segments in any encoding; a
                 backslash or a control character.
         """
-        parts = urlsplit(url)
-        root = urlsplit(self.environment_root)
-        if (parts.scheme.lower(), (parts.hostname or "").lower(), port_of(parts)) != (
-            root.scheme.lower(),
-            (root.hostname or "").lower(),
-            port_of(root),
-        ):
-            raise ConfigurationError(f"refusing URL {url!r}: it leaves the connection's API host {self.api_url!r}")
-        if parts.username or parts.password:
-            raise ConfigurationError(f"refusing URL {url!r}: credentials in URLs are not allowed")
-        path = parts.path
-        decoded = path
-        for _ in range(3):  # %252e%252e decodes twice
-            decoded = unquote(decoded)
-            segments = decoded.split("/")
-            if "\\" in decoded or any(c < " " for c in decoded) or ".." in segments or "." in segments:
-                raise ConfigurationError(
-                    f"refusing URL {url!r}: it tries to leave the environment root {self.environment_root!r}"
-                )
-        if not (path + "/").startswith(root.path + "/") or "//" in path:
-            raise ConfigurationError(
-                f"refusing URL {url!r}: it is outside the environment root {self.environment_root!r}"
-            )
-        return url
+        return check_under_root(url, self.environment_root)
+
+
+def check_under_root(url: str, root_url: str) -> str:
+    """Return ``url`` if it is on ``root_url``'s host and inside its path (the environment
+    root ``{api_url}/v2.0/{tenant}/{environment}``): endpoint templates and
+    ``@odata.nextLink`` must not reach another tenant or environment on the same host.
+
+    Raises:
+        ConfigurationError: Another scheme, host or port; a path outside ``root_url``;
+            ``..`` or ``.`` segments in any encoding; a backslash or a control character;
+            credentials in the URL.
+    """
+    root_url = root_url.rstrip("/")
+    parts = urlsplit(url)
+    root = urlsplit(root_url)
+    if (parts.scheme.lower(), (parts.hostname or "").lower(), port_of(parts)) != (
+        root.scheme.lower(),
+        (root.hostname or "").lower(),
+        port_of(root),
+    ):
+        raise ConfigurationError(f"refusing URL {url!r}: it leaves the connection's API host {root.netloc!r}")
+    if parts.username or parts.password:
+        raise ConfigurationError(f"refusing URL {url!r}: credentials in URLs are not allowed")
+    path = parts.path
+    decoded = path
+    for _ in range(3):  # %252e%252e decodes twice
+        decoded = unquote(decoded)
+        segments = decoded.split("/")
+        if "\\" in decoded or any(c < " " for c in decoded) or ".." in segments or "." in segments:
+            raise ConfigurationError(f"refusing URL {url!r}: it tries to leave the environment root {root_url!r}")
+    if not (path + "/").startswith(root.path + "/") or "//" in path:
+        raise ConfigurationError(f"refusing URL {url!r}: it is outside the environment root {root_url!r}")
+    return url
 
 
 def port_of(parts: Any) -> int:

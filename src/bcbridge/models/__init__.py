@@ -33,7 +33,10 @@ from bcbridge.models.webhooks import (
     SubscriptionStatus,
     WebhookDelivery,
     WebhookReceiver,
+    WebhookRejection,
     WebhookSubscription,
+    count_rejection,
+    prune_deliveries,
 )
 
 __all__ = [
@@ -82,5 +85,8 @@ __all__ = [
     "Vendor",
     "WebhookDelivery",
     "WebhookReceiver",
+    "WebhookRejection",
     "WebhookSubscription",
+    "count_rejection",
+    "prune_deliveries",
 ]

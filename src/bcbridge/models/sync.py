@@ -142,6 +142,7 @@ class SyncRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped (another worker holds the set)"
+        ABANDONED = "abandoned", "Abandoned (its worker died or lost the lock)"
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="sync_runs")
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="sync_runs")

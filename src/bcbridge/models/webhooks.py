@@ -1,5 +1,6 @@
-"""Webhook subscriptions bcbridge holds in BC, the receiver URL of each connection, and every
-delivery BC (or anyone) posted to it, stored raw before anything else happens.
+"""Webhook subscriptions bcbridge holds in BC, the receiver URL of each connection, the
+authenticated deliveries BC posted to it (``clientState`` removed), and a count of the
+requests the receiver refused (which are never stored).
 
 Only :mod:`bcbridge.sync.webhooks` (subscriptions), :mod:`bcbridge.views.webhooks` (receiving)
 and :mod:`bcbridge.sync.notifications` (processing) write these tables.
@@ -8,14 +9,25 @@ and :mod:`bcbridge.sync.notifications` (processing) write these tables.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 
-from django.db import models
+from django.db import IntegrityError, models, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from bcbridge.models.connection import Company, Connection
 from bcbridge.models.fields import EncryptedTextField
 
-__all__ = ["DeliveryStatus", "SubscriptionStatus", "WebhookDelivery", "WebhookReceiver", "WebhookSubscription"]
+__all__ = [
+    "DeliveryStatus",
+    "SubscriptionStatus",
+    "WebhookDelivery",
+    "WebhookReceiver",
+    "WebhookRejection",
+    "WebhookSubscription",
+    "count_rejection",
+    "prune_deliveries",
+]
 
 
 def new_token() -> str:
@@ -72,9 +84,7 @@ class WebhookSubscription(models.Model):
     renewed_at = models.DateTimeField(null=True, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True, help_text="When BC last listed it.")
     last_notification_at = models.DateTimeField(null=True, blank=True)
-    caught_up_at = models.DateTimeField(
-        null=True, blank=True, help_text="Last incremental pull after (re)creating it."
-    )
+    caught_up_at = models.DateTimeField(null=True, blank=True, help_text="Last incremental pull after (re)creating it.")
 
     class Meta:
         ordering = ["connection", "company", "entity_set"]
@@ -97,7 +107,11 @@ class DeliveryStatus(models.TextChoices):
 
 
 class WebhookDelivery(models.Model):
-    """One HTTP request to a receiver URL, exactly as it arrived, and its processing.
+    """One authenticated notification request to a receiver URL, and its processing.
+
+    Only requests whose token names a receiver and whose every ``clientState`` matches are
+    stored; ``body`` is BC's JSON with each ``clientState`` removed (the secret stays only
+    in :attr:`WebhookSubscription.client_state`, encrypted).
 
     ``status`` goes ``received`` -> ``processed`` (or ``failed`` after
     ``WEBHOOK_MAX_ATTEMPTS``); a malformed or forged request is ``invalid`` from the start.
@@ -131,3 +145,56 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.pk} at {self.received_at:%Y-%m-%d %H:%M:%S} ({self.status})"
+
+
+class WebhookRejection(models.Model):
+    """How many requests the receiver refused, per day and reason (never their content).
+
+    A flood of forged or oversized requests costs one ``UPDATE`` each, not a stored row.
+    """
+
+    day = models.DateField()
+    reason = models.CharField(max_length=40)
+    count = models.PositiveBigIntegerField(default=0)
+    last_at = models.DateTimeField(default=timezone.now)
+    last_remote_addr = models.CharField("last remote address", max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-day", "reason"]
+        verbose_name = "rejected webhook request"
+        constraints = [models.UniqueConstraint(fields=["day", "reason"], name="bcbridge_webhookrejection_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.count} x {self.reason}"
+
+
+def count_rejection(reason: str, remote_addr: str = "", now: datetime | None = None) -> None:
+    """Add one refused request to today's count for ``reason`` (e.g. ``unknown-token``)."""
+    now = now or timezone.now()
+    changes = {"count": F("count") + 1, "last_at": now, "last_remote_addr": remote_addr[:64]}
+    rows = WebhookRejection.objects.filter(day=now.date(), reason=reason[:40])
+    if rows.update(**changes):
+        return
+    try:
+        with transaction.atomic():
+            WebhookRejection.objects.create(
+                day=now.date(), reason=reason[:40], count=1, last_at=now, last_remote_addr=remote_addr[:64]
+            )
+    except IntegrityError:  # a parallel request created it first
+        rows.update(**changes)
+
+
+def prune_deliveries(days: int | None = None, now: datetime | None = None) -> int:
+    """Delete settled deliveries (processed, failed, invalid) received more than ``days``
+    ago (default ``WEBHOOK_RETENTION_DAYS``) and rejection counts as old; returns how many
+    deliveries went. Queued deliveries are never pruned."""
+    from bcbridge.conf import get_settings
+
+    days = get_settings().WEBHOOK_RETENTION_DAYS if days is None else days
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    deleted, _ = WebhookDelivery.objects.filter(
+        received_at__lt=cutoff,
+        status__in=[DeliveryStatus.PROCESSED, DeliveryStatus.FAILED, DeliveryStatus.INVALID],
+    ).delete()
+    WebhookRejection.objects.filter(day__lt=cutoff.date()).delete()
+    return deleted

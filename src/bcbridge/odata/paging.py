@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from bcbridge.http.urls import with_query
+from bcbridge.http.urls import check_under_root, with_query
 from bcbridge.odata.query import Query
 
 if TYPE_CHECKING:
@@ -52,7 +52,8 @@ def iter_pages(
 
     Raises:
         BCAPIError, TransportError: From the client (after its retries).
-        ConfigurationError: A nextLink that leaves the connection's host.
+        ConfigurationError: A nextLink that leaves the connection's environment root
+            (another host, tenant or environment).
         ValueError: A page that is not a JSON object.
     """
     send_headers = dict(headers or {})
@@ -75,7 +76,9 @@ def iter_pages(
             return
         base = page.get("@odata.context")
         base = urljoin(current, base) if isinstance(base, str) and base else current
-        following = client.resolve(urljoin(base, str(link)))
+        # the link must stay under the environment root, as endpoint templates do: the same
+        # host's other tenants and environments are not ours
+        following = check_under_root(client.resolve(urljoin(base, str(link))), client.base_url)
         if following in seen:
             logger.warning("stopping at a repeated @odata.nextLink %s", following)
             return

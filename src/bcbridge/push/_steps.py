@@ -11,6 +11,7 @@ nothing is left to write), sends the write directly or inside a ``$batch``, then
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,23 @@ from bcbridge.push.mapping import remember_external_id
 if TYPE_CHECKING:
     from bcbridge.entities import BC, EntitySetClient
 
-__all__ = ["Job", "OutcomeUnknown", "Parked", "Write", "applied", "finish", "plan", "recover", "send"]
+__all__ = [
+    "Job",
+    "LeaseLost",
+    "OutcomeUnknown",
+    "Parked",
+    "Write",
+    "applied",
+    "finish",
+    "plan",
+    "recover",
+    "send",
+]
+
+
+class LeaseLost(Exception):
+    """Another dispatcher took the message over (our lease expired): nothing was sent and
+    nothing is recorded; the new holder carries on."""
 
 
 class OutcomeUnknown(FatalError):
@@ -50,13 +67,22 @@ class Write:
     batchable: bool = True
 
 
+def _no_fence() -> None:
+    return None
+
+
 @dataclass
 class Job:
-    """A claimed message on its way; ``writing`` is True while a write may be in BC's hands."""
+    """A claimed message on its way; ``writing`` is True while a write may be in BC's hands.
+
+    ``fence()`` is called right before every write: it renews the claim's lease and raises
+    :class:`LeaseLost` when the claim is no longer ours (compare-and-set on ``token``).
+    """
 
     message: OutboxMessage
     token: Any
     writing: bool = False
+    fence: Callable[[], None] = _no_fence
 
 
 def _records(bc: BC, message: OutboxMessage, entity_set: str | None = None) -> EntitySetClient:
@@ -140,6 +166,7 @@ def plan(bc: BC, job: Job) -> Write | None:
         url = bc.urls.bound_action(message.company_id, message.entity_set, message.key, message.action, **message.api)
         return Write("POST", url, None, api=message.api)
     if op == OutboxOperation.CALL:
+        job.fence()
         job.writing = True
         payload = message.payload or {}
         result = bc.call(
@@ -207,6 +234,7 @@ def recover(bc: BC, job: Job, error: Exception) -> bool:
             if clashing:
                 detail = ", ".join(f"{n}: ours {changes[n]!r}, BC now {current.get(n)!r}" for n in clashing)
                 raise Parked(f"409 conflict: BC changed the fields we change ({detail}); policy merge parks it.")
+        job.fence()
         try:
             answer = records.update(message.key, changes, etag=current["@odata.etag"])
         except ConcurrencyConflict as again:
@@ -219,7 +247,9 @@ def recover(bc: BC, job: Job, error: Exception) -> bool:
     if op == OutboxOperation.DELETE and isinstance(error, ConcurrencyConflict) and message.conflict_policy != "park":
         records = _records(bc, message)
         with contextlib.suppress(NotFound):
-            records.delete(message.key, etag=records.get(message.key)["@odata.etag"])
+            etag = records.get(message.key)["@odata.etag"]
+            job.fence()
+            records.delete(message.key, etag=etag)
         _adopt(message, None, deleted_after_conflict=True)
         return True
     if op in (OutboxOperation.ACTION, OutboxOperation.CALL) and message.outcome_unknown and isinstance(error, NotFound):
@@ -250,6 +280,7 @@ def finish(bc: BC, job: Job) -> None:
     for action in payload.get("actions", []):
         if action in done:
             continue
+        job.fence()
         job.writing = True
         try:
             records.action(message.bc_id, action)
@@ -283,6 +314,7 @@ def _run_batch_message(bc: BC, job: Job) -> None:
             add_all()
     else:
         add_all()
+    job.fence()
     job.writing = True
     results = send_batch(
         bc.client, batch, bc.urls.batch(**message.api), isolation="snapshot" if message.atomic else None

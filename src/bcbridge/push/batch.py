@@ -83,14 +83,23 @@ def _send_chunk(
     complete: Callable[..., None],
     result: Any,
 ) -> None:
+    from bcbridge.push.dispatch import LeaseLost
+
     batch = BatchRequest()
     jobs: dict[str, Job] = {}
     for job, write in chunk:
+        try:
+            job.fence()  # a message another dispatcher took over stays out of the batch
+        except LeaseLost:
+            result.lost_lease += 1
+            continue
         op_id = str(job.message.pk)
         relative = write.url[len(root) :] if write.url.startswith(root) else write.url
         batch.add(write.method, relative, write.body, etag=write.etag, id=op_id)
         jobs[op_id] = job
         job.writing = True
+    if not jobs:
+        return
     try:
         answers = send_batch(bc.client, batch, bc.urls.batch(**api))
     except Exception as error:  # the whole request failed: every message gets the verdict

@@ -11,16 +11,27 @@ Three short database transactions per run and no transaction open while BC is ca
 2. **Send** (:mod:`bcbridge.push._steps`), directly or in ``$batch`` requests.
 3. **Record** the outcome, only if ``attempt_id`` is still ours.
 
+Claims are **per message** (``$batch`` mode: per chunk of up to 100), so parallel
+dispatchers share the work and a claim never waits behind a thousand others. Right before
+every write (POST, PATCH, DELETE, bound action, ``$batch``) the dispatcher **fences**: a
+compare-and-set on ``attempt_id`` that also renews the lease. A dispatcher whose lease was
+taken over therefore never sends (:class:`LeaseLost`); a lease only expires while one
+request is out for longer than ``lease_seconds``, which ``HTTP_TIMEOUT`` (30 s) prevents.
+
 Outcome rules (one pure function, :func:`classify`):
 
 * success: ``sent`` with BC's id, number, ETag and answer;
-* 429 and 503 (BC did not process it, API-FACTS §5), connect errors (nothing left this
-  process), token and rate-limiter problems: back to ``pending`` after exponential back-off
-  with jitter, or ``Retry-After`` when BC sends a longer one;
-* 408, 500, 502, 504 and broken connections **while a write was out**: the same, and the
-  message is marked *outcome unknown*, so the next attempt first looks for the earlier
-  one in BC (salesOrders by ``externalDocumentNumber``) and adopts it instead of creating
-  a second record (BC's API has no idempotency key);
+* connect errors (nothing left this process), token and rate-limiter problems: back to
+  ``pending`` after exponential back-off with jitter, or ``Retry-After`` when BC sends a
+  longer one;
+* any other transient answer **while a write was out** (408, 429, 500, 502, 503, 504,
+  broken connections, truncated bodies): the same, and the message is marked *outcome
+  unknown*, so the next attempt first looks for the earlier one in BC (salesOrders by
+  ``externalDocumentNumber``, one filtered GET) and adopts it instead of creating a second
+  record (BC's API has no idempotency key). 429 and 503 are included: BC documents them as
+  "not processed" (API-FACTS §5), but a gateway in front of BC answers 503 after BC has
+  created the record. Only a create without lookup fields is re-sent blindly after a 429
+  or 503 (the documented case; the alternative would park every such create in a storm);
 * permanent errors (400 ``BadRequest_*``/``Application_*``, 403, 404, mapping errors, a
   conflict the policy parks): ``parked`` with BC's message;
 * after ``max_attempts`` transient failures: ``parked``.
@@ -28,7 +39,9 @@ Outcome rules (one pure function, :func:`classify`):
 
 from __future__ import annotations
 
+import contextlib
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,11 +66,22 @@ from bcbridge.exceptions import (
 from bcbridge.http import RateLimitTimeout, RetryPolicy
 from bcbridge.models import Connection, OutboxMessage, OutboxStatus
 from bcbridge.push import _steps
-from bcbridge.push._steps import Job
+from bcbridge.push._steps import Job, LeaseLost
 
-__all__ = ["DispatchPolicy", "DispatchResult", "Verdict", "claim", "classify", "dispatch_due", "drain"]
+__all__ = [
+    "DispatchPolicy",
+    "DispatchResult",
+    "LeaseLost",
+    "Verdict",
+    "claim",
+    "classify",
+    "dispatch_due",
+    "drain",
+    "fence",
+]
 
-#: Statuses that prove BC did not process the request (API-FACTS §5, §8).
+#: Statuses BC documents as "not processed" (API-FACTS §5, §8); a gateway may still answer
+#: them after BC processed the request, so a write with lookup fields looks BC up anyway.
 _NOT_PROCESSED = frozenset({429, 503})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
@@ -96,11 +120,13 @@ class DispatchPolicy:
 @dataclass(frozen=True)
 class Verdict:
     """What to do with a failed message: ``retry`` or ``park``; ``unknown`` marks a write
-    that may have reached BC."""
+    that may have reached BC; ``documented_unprocessed`` marks the 429/503 answers BC
+    documents as "not processed" (a create without lookup fields is re-sent after them)."""
 
     action: str
     unknown: bool = False
     retry_after: float | None = None
+    documented_unprocessed: bool = False
 
 
 def classify(error: BaseException, *, writing: bool) -> Verdict:
@@ -113,7 +139,7 @@ def classify(error: BaseException, *, writing: bool) -> Verdict:
     retry_after = getattr(error, "retry_after", None)
     if isinstance(error, BCAPIError):
         if isinstance(error, RetriableError):
-            return Verdict("retry", writing and error.status not in _NOT_PROCESSED, retry_after)
+            return Verdict("retry", writing, retry_after, error.status in _NOT_PROCESSED)
         if error.status == 401:
             return Verdict("retry", False, retry_after)  # the connection needs attention, not the message
         return Verdict("park")
@@ -161,7 +187,21 @@ def claim(
     connection: Connection | None = None,
     lease_seconds: float = 300.0,
 ) -> list[OutboxMessage]:
-    """Claim due messages (see the module docstring) and return them, in flight and ours."""
+    """Claim due messages (see the module docstring) and return them, in flight and ours.
+
+    A claim that lost every row to a parallel dispatcher (SQLite, which has no row locks)
+    tries again, a few times, so an empty answer means nothing is due.
+    """
+    for _ in range(5):
+        rows, claimed = _claim_once(limit, now=now, connection=connection, lease_seconds=lease_seconds)
+        if claimed or not rows:
+            return claimed
+    return []
+
+
+def _claim_once(
+    limit: int | None, *, now: datetime | None, connection: Connection | None, lease_seconds: float
+) -> tuple[int, list[OutboxMessage]]:
     now = now or timezone.now()
     token = uuid.uuid4()
     due = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) | Q(
@@ -190,7 +230,22 @@ def claim(
                 last_error="The worker's lease expired (crash?): outcome unknown.",
                 **common,
             )
-    return list(OutboxMessage.objects.filter(attempt_id=token).select_related("connection").order_by("id"))
+    claimed = list(OutboxMessage.objects.filter(attempt_id=token).select_related("connection").order_by("id"))
+    return len(rows), claimed
+
+
+def fence(job: Job, lease_seconds: float, now: datetime) -> None:
+    """Renew ``job``'s lease until ``now + lease_seconds`` if the claim is still ours.
+
+    Raises:
+        LeaseLost: Another dispatcher holds the message now (it claimed it after our lease
+            expired); the caller must not send.
+    """
+    renewed = OutboxMessage.objects.filter(
+        pk=job.message.pk, attempt_id=job.token, status=OutboxStatus.IN_FLIGHT
+    ).update(lease_expires_at=now + timedelta(seconds=lease_seconds))
+    if not renewed:
+        raise LeaseLost(f"outbox message #{job.message.pk} was taken over by another dispatcher")
 
 
 def _record(job: Job, **changes: Any) -> bool:
@@ -223,7 +278,7 @@ def _sent(job: Job, result: DispatchResult) -> None:
 def _failed(job: Job, error: BaseException, policy: DispatchPolicy, now: datetime, result: DispatchResult) -> None:
     message = job.message
     verdict = classify(error, writing=job.writing)
-    if verdict.unknown:
+    if verdict.unknown and not (verdict.documented_unprocessed and not message.lookup):
         message.outcome_unknown = True
     text = (
         str(getattr(error, "message", "") or error)
@@ -260,12 +315,17 @@ def _handle(
     """Run ``step``; on error let the operation recover, else record the verdict."""
     try:
         step()
+    except LeaseLost:
+        result.lost_lease += 1
     except Exception as error:
         try:
             if _steps.recover(bc, job, error):
                 job.writing = False
                 _complete(bc, job, result)
                 return
+        except LeaseLost:
+            result.lost_lease += 1
+            return
         except Exception as second:
             error = second
         _failed(job, error, policy, now, result)
@@ -275,6 +335,7 @@ def _process_direct(bc: BC, job: Job, policy: DispatchPolicy, now: datetime, res
     def step() -> None:
         write = _steps.plan(bc, job)
         if write is not None:
+            job.fence()
             job.writing = True
             answer = _steps.send(bc, write)
             job.writing = False
@@ -305,35 +366,60 @@ def dispatch_due(
     Returns:
         A :class:`DispatchResult`; failures are recorded on the messages.
     """
+    from bcbridge.odata import MAX_BATCH
     from bcbridge.push.batch import process_batched
 
     policy = policy or DispatchPolicy()
-    now = now or timezone.now()
-    jobs = [
-        Job(message, message.attempt_id)
-        for message in claim(limit, now=now, connection=connection, lease_seconds=policy.lease_seconds)
-    ]
-    result = DispatchResult(claimed=len(jobs))
-    by_connection: dict[int, list[Job]] = {}
-    for job in jobs:
-        by_connection.setdefault(job.message.connection_id, []).append(job)
-    for group in by_connection.values():
-        try:
-            facade = BC(group[0].message.connection)
-        except Exception as error:  # e.g. undecryptable secret: every message waits
-            for job in group:
-                _failed(job, error, policy, now, result)
-            continue
-        with facade as bc:
-            # The outbox does the waiting: a failed request goes back to the outbox with its
-            # back-off instead of sleeping here while holding claimed messages.
-            bc.client.retry = RetryPolicy(max_attempts=1)
-            if batch:
-                process_batched(bc, group, policy, now, result)
-            else:
-                for job in group:
-                    _process_direct(bc, job, policy, now, result)
+    limit = limit or 1000
+    start, started = now or timezone.now(), time.monotonic()
+
+    def clock() -> datetime:  # ``now`` moved on by the real time spent (tests move ``now``)
+        return start + timedelta(seconds=time.monotonic() - started)
+
+    result = DispatchResult()
+    facades: dict[int, BC | BaseException] = {}
+    with contextlib.ExitStack() as stack:
+        while result.claimed < limit:
+            size = min(MAX_BATCH, limit - result.claimed) if batch else 1
+            messages = claim(size, now=clock(), connection=connection, lease_seconds=policy.lease_seconds)
+            if not messages:
+                break
+            result.claimed += len(messages)
+            jobs = [_job(message, policy, clock) for message in messages]
+            by_connection: dict[int, list[Job]] = {}
+            for job in jobs:
+                by_connection.setdefault(job.message.connection_id, []).append(job)
+            for connection_id, group in by_connection.items():
+                bc = facades.get(connection_id)
+                if bc is None:
+                    bc = facades[connection_id] = _open(stack, group[0].message.connection)
+                if isinstance(bc, BaseException):  # e.g. undecryptable secret: every message waits
+                    for job in group:
+                        _failed(job, bc, policy, clock(), result)
+                elif batch:
+                    process_batched(bc, group, policy, clock(), result)
+                else:
+                    for job in group:
+                        _process_direct(bc, job, policy, clock(), result)
     return result
+
+
+def _job(message: OutboxMessage, policy: DispatchPolicy, clock: Callable[[], datetime]) -> Job:
+    job = Job(message, message.attempt_id)
+    job.fence = lambda: fence(job, policy.lease_seconds, clock())
+    return job
+
+
+def _open(stack: contextlib.ExitStack, connection: Connection) -> BC | BaseException:
+    """The connection's facade for this run (closed with ``stack``), or the error opening it."""
+    try:
+        bc = stack.enter_context(BC(connection))
+    except Exception as error:
+        return error
+    # The outbox does the waiting: a failed request goes back to the outbox with its
+    # back-off instead of sleeping here while holding claimed messages.
+    bc.client.retry = RetryPolicy(max_attempts=1)
+    return bc
 
 
 def drain(

@@ -142,5 +142,10 @@ LOGGING = {
     "loggers": {
         "bcbridge": {"handlers": ["console"], "level": os.environ.get("BCBRIDGE_LOG_LEVEL", "INFO")},
         "httpx": {"handlers": ["console"], "level": "WARNING"},
+        # request paths carry the webhook receiver's token: redacted before any handler
+        "django.request": {"filters": ["redact"]},
+        "django.server": {"handlers": ["console"], "filters": ["redact"], "level": "INFO", "propagate": False},
+        "waitress": {"handlers": ["console"], "filters": ["redact"], "level": "INFO", "propagate": False},
+        "waitress.queue": {"handlers": ["console"], "filters": ["redact"], "level": "INFO", "propagate": False},
     },
 }

@@ -11,18 +11,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import orjson
 
-from bcbridge.models import Company, WebhookDelivery, WebhookSubscription
+from bcbridge.http.urls import BCUrls
+from bcbridge.models import Company, Connection, WebhookDelivery, WebhookSubscription
 from bcbridge.sync.registry import parse_datetime
 
-__all__ = ["CHANGE_TYPES", "Plan", "merge", "parse_resource", "plan_delivery"]
+__all__ = ["CHANGE_TYPES", "LIFECYCLE_EVENTS", "Plan", "merge", "parse_resource", "plan_delivery", "resource_prefix"]
 
 CHANGE_TYPES = frozenset({"created", "updated", "deleted", "collection"})
-#: ``[/]api/{v2.0 | pub/grp/ver}/companies({id})/{set}[({key})][?$filter=...]`` (API-FACTS §6.4).
+#: Microsoft Graph's lifecycle notifications (``lifecycleEvent``); BC's documents are silent.
+LIFECYCLE_EVENTS = frozenset({"subscriptionRemoved", "reauthorizationRequired", "missed"})
+#: ``[prefix/]api/{v2.0 | pub/grp/ver}/companies({id})/{set}[({key})][?$filter=...]``
+#: (API-FACTS §6.4); a prefix must be the connection's environment root.
 _RESOURCE = re.compile(
-    r"^/?(?:.*?/)?api/(?P<api>v2\.0|[^/]+/[^/]+/[^/]+)/companies\((?P<company>[^)]+)\)"
+    r"^(?P<prefix>.*?/)?api/(?P<api>v2\.0|[^/]+/[^/]+/[^/]+)/companies\((?P<company>[^)]+)\)"
     r"/(?P<set>[A-Za-z_]\w*)(?:\((?P<key>[^)]+)\))?/?(?:\?.*)?$"
 )
 
@@ -38,6 +43,23 @@ def parse_resource(resource: str) -> tuple[str, str, str, str | None]:
     return api, match["company"].strip("'").lower(), match["set"], key
 
 
+def resource_prefix(resource: str) -> str:
+    """What stands before ``api/`` in a notification's ``resource`` (``""`` or ``"/"`` for
+    BC's relative form)."""
+    match = _RESOURCE.match(resource.strip())
+    return (match["prefix"] or "") if match else ""
+
+
+def _prefix_allowed(prefix: str, connection: Connection) -> bool:
+    """A resource's prefix is empty, ``/``, or the connection's own environment root
+    (absolute, or its path): another host, tenant or environment is refused."""
+    if prefix in ("", "/"):
+        return True
+    root = BCUrls(connection.api_url, connection.tenant, connection.environment).environment_root
+    path = urlsplit(root).path
+    return prefix.rstrip("/").lower() in {root.lower(), path.lower(), path.lstrip("/").lower()}
+
+
 @dataclass
 class Plan:
     """What one delivery asks for, per (company, api, set): keys to read, keys to delete,
@@ -47,6 +69,7 @@ class Plan:
     delete: dict[tuple[int, str, str], set[str]] = field(default_factory=dict)
     collection: set[tuple[int, str, str]] = field(default_factory=set)
     companies: dict[int, Company] = field(default_factory=dict)
+    lost: set[int] = field(default_factory=set)  # subscriptions a lifecycle event says BC dropped
 
 
 def plan_delivery(
@@ -68,15 +91,29 @@ def plan_delivery(
     if subscriptions is None:
         ids = {str(n.get("subscriptionId")) for n in items if isinstance(n, dict)}
         subscriptions = {(s.connection_id, s.subscription_id): s for s in WebhookSubscription.objects.filter(
-            connection=delivery.connection, subscription_id__in=ids).select_related("company")}
+            connection=delivery.connection, subscription_id__in=ids).select_related("company", "connection")}
     plan = Plan()
     for notification in items:
         sub = subscriptions.get((delivery.connection_id, str(notification.get("subscriptionId"))))  # type: ignore[arg-type]
         if sub is None:
             continue  # unsubscribed since it was received
-        api, company_id, entity_set, key = parse_resource(str(notification.get("resource", "")))
-        if company_id != str(sub.company.bc_id) or entity_set != sub.entity_set or api != sub.api:
-            raise ValueError(f"resource {notification.get('resource')!r} is not that of subscription {sub}")
+        if "changeType" not in notification and notification.get("lifecycleEvent"):
+            # missed notifications, or BC dropping the subscription: pull the set (the poll's
+            # job anyway) and let the next maintenance pass recreate a dropped subscription
+            plan.companies[sub.company_id] = sub.company
+            plan.collection.add((sub.company_id, sub.api, sub.entity_set))
+            if notification["lifecycleEvent"] != "missed":
+                plan.lost.add(sub.pk)
+            continue
+        resource = str(notification.get("resource", ""))
+        api, company_id, entity_set, key = parse_resource(resource)
+        if (
+            company_id != str(sub.company.bc_id)
+            or entity_set != sub.entity_set
+            or api != sub.api
+            or not _prefix_allowed(resource_prefix(resource), sub.connection)
+        ):
+            raise ValueError(f"resource {resource[:200]!r} is not that of subscription {sub}")
         where = (sub.company_id, api, entity_set)
         plan.companies[sub.company_id] = sub.company
         change = notification.get("changeType")
@@ -100,6 +137,7 @@ def merge(into: Plan, plan: Plan) -> None:
     """Add ``plan`` (a later delivery) to ``into``: one read per record for the whole batch."""
     into.companies.update(plan.companies)
     into.collection |= plan.collection
+    into.lost |= plan.lost
     for where, keys in plan.delete.items():
         into.delete.setdefault(where, set()).update(keys)
         for key in keys:

@@ -183,6 +183,8 @@ def sync_entity_set(
         return _finish(run, SyncRun.Status.SKIPPED, f"locked by {state.locked_by} until {until} UTC")
     try:
         _pull(bc, company, mirror, state, run, expand, filter, page_size, progress, worker, incremental)
+    except _state.LockLost as exc:  # another worker (or `bcbridge unlock`) took the set
+        _finish(run, SyncRun.Status.ABANDONED, f"abandoned: {exc}")
     except Exception as exc:
         logger.warning("sync of %s of %s failed: %s", entity_set, company, exc, exc_info=True)
         _state.release(state, worker, last_error=f"{type(exc).__name__}: {exc}"[:2000])
@@ -276,6 +278,24 @@ class SyncReport:
     @property
     def ok(self) -> bool:
         return all(run.status != SyncRun.Status.FAILED for run in self.runs)
+
+    @property
+    def skipped(self) -> list[SyncRun]:
+        """Runs that did not sync their set because another worker held it (``error`` says
+        who and until when)."""
+        return [run for run in self.runs if run.status == SyncRun.Status.SKIPPED]
+
+    @property
+    def complete(self) -> bool:
+        """Every set synced: nothing failed, was skipped or abandoned."""
+        return all(run.status == SyncRun.Status.SUCCEEDED for run in self.runs)
+
+    def problem(self) -> str:
+        """One line for a non-zero exit: which sets failed or were skipped, and by whom."""
+        parts = [f"{len([r for r in self.runs if r.status == SyncRun.Status.FAILED])} failed"] if not self.ok else []
+        parts += [f"{run.entity_set} skipped ({run.error})" for run in self.skipped]
+        parts += [f"{run.entity_set} {run.error}" for run in self.runs if run.status == SyncRun.Status.ABANDONED]
+        return "; ".join(parts)
 
 
 def ensure_default_configs(connection: Connection) -> list[SyncConfig]:

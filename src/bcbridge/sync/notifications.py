@@ -1,18 +1,26 @@
 """Processing of received webhook deliveries: the queue the receiver view fills.
 
-The receiver (:mod:`bcbridge.views.webhooks`) stores every request raw and answers at once;
-this module does the work, in a worker (the runner's job, a Celery task, the bench's
-thread, or a test calling :func:`process_pending`):
+The receiver (:mod:`bcbridge.views.webhooks`) stores every authenticated request (without
+its ``clientState``) and answers at once; this module does the work, in a worker (the
+runner's job, a Celery task, the bench's thread, or a test calling :func:`process_pending`):
 
 * ``created`` / ``updated`` (API-FACTS §6.4: the notification is only a pointer): the
   record is read from BC (with its configured children, e.g. lines) and upserted with the
   sync engine's :func:`~bcbridge.sync._upsert.write_page`, so the same signals fire as for
   polling. Several records are read in one ``$batch`` of GETs (up to 100, API-FACTS §2.6);
   a record BC no longer has (404) is soft-deleted.
-* ``deleted``: the mirrored row is soft-deleted (``record_deleted``).
+* ``deleted``: confirmed with BC first: only when the GET of the record answers 404 is the
+  mirrored row soft-deleted (``record_deleted``); a record BC still has is upserted instead,
+  so a forged or stale delete changes nothing.
+* A resource must be its subscription's (company, set, route) and, when it carries a
+  prefix, the connection's own host, tenant and environment.
 * ``collection``: an incremental pull of the set
   (:func:`~bcbridge.sync.engine.sync_entity_set`); when another worker holds the set the
   delivery is retried later.
+* Lifecycle notifications (``lifecycleEvent``): the set is pulled; for
+  ``subscriptionRemoved`` / ``reauthorizationRequired`` the subscription is marked lost, so
+  the next maintenance pass recreates it.
+* Settled deliveries older than ``WEBHOOK_RETENTION_DAYS`` are pruned (at most hourly).
 * Repeats are idempotent and late or out-of-order notifications never overwrite newer
   data: a notification whose ``lastModifiedDateTime`` is not newer than the mirrored row's
   is skipped without calling BC, and ``write_page`` keeps a stored row whose
@@ -45,20 +53,23 @@ from bcbridge.exceptions import NotFound, RetriableError
 from bcbridge.models import (
     Company,
     DeliveryStatus,
+    SubscriptionStatus,
     SyncConfig,
     SyncRun,
     WebhookDelivery,
     WebhookSubscription,
+    prune_deliveries,
 )
 from bcbridge.odata import MAX_BATCH, BatchRequest, send_batch
 from bcbridge.sync import _state
 from bcbridge.sync._upsert import soft_delete, write_page
-from bcbridge.sync._webhook_plan import CHANGE_TYPES, Plan, merge, parse_resource, plan_delivery
+from bcbridge.sync._webhook_plan import CHANGE_TYPES, LIFECYCLE_EVENTS, Plan, merge, parse_resource, plan_delivery
 from bcbridge.sync.engine import api_kwargs, configs_for, sync_entity_set
 from bcbridge.sync.registry import Mirror, mirror_for
 
 __all__ = [
     "CHANGE_TYPES",
+    "LIFECYCLE_EVENTS",
     "DeliveryWorker",
     "ProcessReport",
     "parse_resource",
@@ -137,12 +148,27 @@ def _read(bc: BC, company: Company, mirror: Mirror, keys: list[str], expand: tup
 
 def _apply(bc: BC, plan: Plan, report: ProcessReport) -> None:
     now = timezone.now()
+    if plan.lost:
+        WebhookSubscription.objects.filter(pk__in=plan.lost).update(
+            status=SubscriptionStatus.LOST, last_error="BC sent a lifecycle notification: recreate it"
+        )
     for (company_pk, api, entity_set), gone_keys in plan.delete.items():
         company = plan.companies[company_pk]
         mirror = mirror_for(entity_set, api)
-        pks = [pk for pk, _ in _rows(mirror, company, gone_keys).values()]
-        with transaction.atomic():
-            soft_delete(mirror, company, pks, now)
+        stored = _rows(mirror, company, gone_keys)
+        config = _config(company, api, entity_set)
+        expand = tuple(config.child_sets) if config is not None else mirror.default_children
+        keys = sorted(stored)
+        for start in range(0, len(keys), _IDS_PER_READ):
+            chunk = keys[start : start + _IDS_PER_READ]
+            # a delete is only believed when BC answers 404 for the record
+            still_there = _read(bc, company, mirror, chunk, expand)
+            report.fetched += len(still_there)
+            found = {str(r.get(mirror.key, "")).lower() for r in still_there}
+            with transaction.atomic():
+                if still_there:
+                    write_page(mirror, company, still_there, now=timezone.now(), children=expand)
+                soft_delete(mirror, company, [stored[k][0] for k in chunk if k not in found], now)
     for (company_pk, api, entity_set), wanted in plan.fetch.items():
         if (company_pk, api, entity_set) in plan.collection:
             continue  # the pull below reads them anyway
@@ -289,7 +315,7 @@ def process_pending(
     batches: dict[int, list[tuple[WebhookDelivery, Plan]]] = {}
     subscriptions = {  # every subscription the batch's connections have: one query
         (s.connection_id, s.subscription_id): s for s in WebhookSubscription.objects.filter(
-            connection_id__in={d.connection_id for d in deliveries}).select_related("company")}
+            connection_id__in={d.connection_id for d in deliveries}).select_related("company", "connection")}
     for delivery in deliveries:
         try:
             if delivery.connection_id is None:
@@ -300,6 +326,7 @@ def process_pending(
             continue
         report.notifications += count
         batches.setdefault(delivery.connection_id, []).append((delivery, plan))
+    _prune_now_and_then(now)
     own = clients is None
     clients = {} if clients is None else clients
     try:
@@ -313,6 +340,20 @@ def process_pending(
             for bc in clients.values():
                 bc.close()
     return report
+
+
+_pruned_at: list[datetime] = []
+
+
+def _prune_now_and_then(now: datetime) -> None:
+    """The retention job (``WEBHOOK_RETENTION_DAYS``), run by the queue's worker at most
+    once an hour per process."""
+    if _pruned_at and now - _pruned_at[0] < timedelta(hours=1):
+        return
+    _pruned_at[:] = [now]
+    removed = prune_deliveries(now=now)
+    if removed:
+        logger.info("pruned %d settled webhook deliveries", removed)
 
 
 def reprocess(deliveries: Iterable[WebhookDelivery]) -> ProcessReport:

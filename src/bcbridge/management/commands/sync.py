@@ -32,5 +32,5 @@ class Command(BaseCommand):
             console.print(f"[yellow]{note}[/yellow]")
         if report.runs:
             console.print(summary_table(report.runs))
-        if not report.ok:
-            raise CommandError("some entity sets failed to sync (see the error column)")
+        if not report.complete:
+            raise CommandError(f"not every entity set was synced: {report.problem()}")
