@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from bcbridge.models.apikeys import SCOPES, ApiClient, ApiIdempotencyKey, hash_key
 from bcbridge.models.connection import Company, Connection, GrantType, TokenStatus
 from bcbridge.models.endpoint import ApiEndpoint, EndpointKind, HttpMethod, RequestLog
+from bcbridge.models.events import (
+    EVENT_TYPES,
+    Event,
+    EventAttempt,
+    EventDelivery,
+    EventDeliveryStatus,
+    EventSubscription,
+    new_signing_secret,
+)
 from bcbridge.models.finance import GeneralLedgerEntry
 from bcbridge.models.inventory import Item, ItemVariant, Location
 from bcbridge.models.mirror import MirroredModel, MirrorRecord
@@ -37,13 +47,22 @@ from bcbridge.models.webhooks import (
 )
 
 __all__ = [
+    "EVENT_TYPES",
+    "SCOPES",
+    "ApiClient",
     "ApiEndpoint",
+    "ApiIdempotencyKey",
     "Company",
     "ConflictPolicy",
     "Connection",
     "Customer",
     "DeliveryStatus",
     "EndpointKind",
+    "Event",
+    "EventAttempt",
+    "EventDelivery",
+    "EventDeliveryStatus",
+    "EventSubscription",
     "ExternalIdMap",
     "FieldMapping",
     "FieldTransform",
@@ -81,4 +100,6 @@ __all__ = [
     "WebhookDelivery",
     "WebhookReceiver",
     "WebhookSubscription",
+    "hash_key",
+    "new_signing_secret",
 ]
