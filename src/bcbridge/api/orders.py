@@ -17,8 +17,9 @@ import json
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from ninja import Header, Router
+from ninja import Header
 
+from bcbridge.api import mirror
 from bcbridge.api._paging import json_response
 from bcbridge.api._scope import resolve_company
 from bcbridge.api.auth import Principal, require
@@ -31,7 +32,8 @@ from bcbridge.push import MappingError, sales_order
 
 __all__ = ["router"]
 
-router = Router(tags=["orders"])
+# GET and POST /sales-orders must share one router (one URL pattern per path in ninja)
+router = mirror.router
 
 _ERRORS = {
     400: ProblemOut,
@@ -103,6 +105,7 @@ def _create(caller: Principal, company: Company, body: SalesOrderIn, key: str, d
     "/sales-orders",
     response={202: OrderAccepted, 200: OrderAccepted, **_ERRORS},
     operation_id="create_sales_order",
+    tags=["orders"],
     summary="Submit a sales order for BC (through the outbox)",
 )
 def create_sales_order(
@@ -145,6 +148,7 @@ def create_sales_order(
     "/outbox/{id}",
     response={200: OutboxStatusOut, 304: None, **_ERRORS},
     operation_id="get_outbox_message",
+    tags=["orders"],
     url_name="get_outbox_message",
     summary="Status of an outbox message: pending, in_flight, sent (BC id, number, ETag), parked, cancelled",
 )
