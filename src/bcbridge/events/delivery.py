@@ -131,9 +131,13 @@ def _send(client: httpx.Client, delivery: EventDelivery, now: datetime) -> tuple
 
 
 def _outcome(
-    delivery: EventDelivery, response: httpx.Response | None, error: str, ms: int, result: DeliveryResult
+    delivery: EventDelivery,
+    response: httpx.Response | None,
+    error: str,
+    ms: int,
+    result: DeliveryResult,
+    now: datetime,
 ) -> None:
-    now = timezone.now()
     status = response.status_code if response is not None else None
     text = response.text[:500] if response is not None else ""
     with transaction.atomic():
@@ -219,9 +223,15 @@ def deliver_due(
             ready = [d for d in _first_pending(candidates) if _claim(d, moment)]
             if not ready:
                 break
+            gone: set[int] = set()  # subscriptions disabled by a 410 in this round
             for delivery in ready:
-                response, error, ms = _send(http, delivery, now())
-                _outcome(delivery, response, error, ms, result)
+                if delivery.subscription_id in gone:
+                    continue  # cancelled with its subscription
+                # signed with the real time: receivers reject timestamps over 5 minutes off
+                response, error, ms = _send(http, delivery, timezone.now())
+                _outcome(delivery, response, error, ms, result, now())
+                if delivery.status == EventDeliveryStatus.CANCELLED:
+                    gone.add(delivery.subscription_id)
     finally:
         if own:
             http.close()
