@@ -26,7 +26,22 @@ from bcbridge.api.problems import Problem, internal_error, problem_response
 
 __all__ = ["api"]
 
-api = NinjaAPI(
+
+class _API(NinjaAPI):
+    """NinjaAPI whose schema documents error answers as ``application/problem+json``."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for path in schema["paths"].values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content")
+                    if int(status) >= 400 and content and "application/json" in content:
+                        response["content"] = {"application/problem+json": content.pop("application/json")}
+        return schema
+
+
+api = _API(
     title="bcbridge API",
     version="1",
     description=(
@@ -50,6 +65,9 @@ def _problem(request: HttpRequest, exc: Problem) -> HttpResponse:
 def _invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in exc.errors]
     where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
+    if any("Idempotency-Key" in e["loc"] for e in errors):
+        detail = "Send an Idempotency-Key header (1-200 characters) so a retry cannot order twice."
+        return problem_response(request, Problem(400, "missing_idempotency", detail, errors=errors))
     return problem_response(request, Problem(400, "invalid_request", f"Invalid request: {where}", errors=errors))
 
 

@@ -13,6 +13,7 @@ on documents).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
+from pydantic import create_model
 
 from bcbridge.api._paging import decode_cursor, encode_cursor, json_response, keyset
 from bcbridge.api._scope import resolve_company
@@ -81,44 +83,68 @@ RESOURCES = (
 )
 
 
-class ListParams(Schema):
+class _Common(Schema):
     connection: str | None = Field(None, description="Connection name (default: the only one).")
     company: str | None = Field(None, description="Company id or name (default: the key's, else the selected one).")
-    number: str | None = Field(None, max_length=100, description="Exact BC number (code for locations).")
-    search: str | None = Field(None, max_length=100, description="Case-insensitive part of the name or description.")
     modified_since: datetime | None = Field(
         None, description="Only records changed (or, tombstones, deleted) at or after this time (RFC 3339)."
     )
     deleted: Literal["false", "true", "any"] = Field("false", description="Live records, tombstones only, or both.")
+    limit: int = Field(100, ge=1, le=1000, description="Records per page (at most 1000).")
+    cursor: str | None = Field(None, max_length=500, description="nextCursor of the previous page (opaque).")
+
+
+class ListParams(_Common):
+    number: str | None = Field(None, max_length=100, description="Exact BC number (code for locations).")
+    search: str | None = Field(None, max_length=100, description="Case-insensitive part of the name or description.")
     orderby: Literal["number", "-number", "lastModifiedDateTime", "-lastModifiedDateTime"] | None = Field(
         None, description="Sort order (default: the order bcbridge first stored them)."
     )
-    limit: int = Field(100, ge=1, le=1000, description="Records per page (at most 1000).")
-    cursor: str | None = Field(None, max_length=500, description="nextCursor of the previous page.")
     fields: str | None = Field(None, max_length=2000, description="Comma-separated BC field names to return.")
-    expand: Literal["variants", "lines"] | None = Field(
-        None, description="Children to include: variants (items), lines (documents)."
+    expand: str | None = None
+
+
+def _fields_pattern(model: type[models.Model]) -> str:
+    names = "|".join(re.escape(f.name) for f in plan(model).fields)
+    return f"^({names})(,({names}))*$"
+
+
+def _params_of(resource: Resource) -> type[ListParams]:
+    """The list parameters of one resource: its own field names and expand option in the schema."""
+    pattern = _fields_pattern(resource.model)
+    expand: Any = Literal[resource.expand] if resource.expand else Literal["none"]  # type: ignore[valid-type]
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{resource.model.__name__}ListParams",
+        __base__=ListParams,
+        fields=(
+            str | None,
+            Field(None, max_length=2000, pattern=pattern, description="Comma-separated BC field names to return."),
+        ),
+        expand=(
+            expand | None,
+            Field(None, description=f"Children to include ({resource.expand or 'none here'})."),
+        ),
     )
 
 
 class RecordParams(Schema):
     connection: str | None = None
     company: str | None = None
-    fields: str | None = Field(None, max_length=2000)
+    fields: str | None = None
 
 
 def _company(request: HttpRequest, connection: str | None, company: str | None) -> Company:
     return resolve_company(require(request, "read"), connection, company)
 
 
-def _filtered(query: Any, params: ListParams, number: str | None, search: str | None) -> Any:
+def _filtered(query: Any, params: Any, number: str | None, search: str | None) -> Any:
     if params.deleted == "false":
         query = query.filter(deleted=False)
     elif params.deleted == "true":
         query = query.filter(deleted=True)
-    if params.number is not None and number:
+    if getattr(params, "number", None) is not None and number:
         query = query.filter(**{number: params.number})
-    if params.search and search:
+    if getattr(params, "search", None) and search:
         query = query.filter(**{f"{search}__icontains": params.search})
     if params.modified_since is not None:
         since = params.modified_since
@@ -128,7 +154,7 @@ def _filtered(query: Any, params: ListParams, number: str | None, search: str | 
     return query
 
 
-def _page(request: HttpRequest, query: Any, params: ListParams, number_column: str) -> tuple[list[Any], str | None]:
+def _page(request: HttpRequest, query: Any, params: Any, number_column: str) -> tuple[list[Any], str | None]:
     """Rows of one page (values via ``query``) and the next cursor."""
     orderby = params.orderby or ""
     descending = orderby.startswith("-")
@@ -182,15 +208,17 @@ def _add_list(resource: Resource) -> None:
     model = resource.model
     number_column = resource.number
 
-    def list_records(request: HttpRequest, params: Query[ListParams]) -> HttpResponse:
+    params_model = _params_of(resource)
+    record_params = create_model(  # type: ignore[call-overload]
+        f"{model.__name__}RecordParams",
+        __base__=RecordParams,
+        fields=(str | None, Field(None, max_length=2000, pattern=_fields_pattern(model))),
+    )
+
+    def list_records(request: HttpRequest, params: Any) -> HttpResponse:
         company = _company(request, params.connection, params.company)
         fields = _selected(model, params.fields)
-        if params.expand is not None and params.expand != resource.expand:
-            raise Problem(
-                400,
-                "invalid_request",
-                f"expand={params.expand} is not offered here; use {resource.expand or 'nothing'}.",
-            )
+        expand = params.expand if params.expand not in (None, "none") else None
         query = _filtered(
             model.all_objects.filter(company=company),  # type: ignore[attr-defined]
             params,
@@ -204,11 +232,11 @@ def _add_list(resource: Resource) -> None:
         )
         rows, cursor = _page(request, query, params, number_column)
         records = rows_to_records(fields, (row[2:] for row in rows))
-        if params.expand:
-            _with_children(model, params.expand, [row[0] for row in rows], records)
+        if expand:
+            _with_children(model, expand, [row[0] for row in rows], records)
         return json_response(request, {"value": records, "nextCursor": cursor, "nextLink": _next_link(request, cursor)})
 
-    def get_record(request: HttpRequest, id: str, params: Query[RecordParams]) -> HttpResponse:
+    def get_record(request: HttpRequest, id: str, params: Any) -> HttpResponse:
         company = _company(request, params.connection, params.company)
         fields = _selected(model, params.fields)
         try:
@@ -229,6 +257,10 @@ def _add_list(resource: Resource) -> None:
             _with_children(model, resource.expand, [row[0]], [record])
         return json_response(request, record)
 
+    # the parameter models are per resource: annotate with the objects, not strings
+    list_records.__annotations__["params"] = Query[params_model]  # type: ignore[valid-type]
+    get_record.__annotations__["params"] = Query[record_params]  # type: ignore[valid-type]
+    get_record.__annotations__["id"] = str
     label = str(model._meta.verbose_name_plural)
     router.get(
         f"/{resource.path}",
@@ -252,7 +284,10 @@ for _resource in RESOURCES:
     _add_list(_resource)
 
 
-class SetParams(ListParams):
+class SetParams(_Common):
+    orderby: Literal["lastModifiedDateTime", "-lastModifiedDateTime"] | None = Field(
+        None, description="Sort order (default: the order bcbridge first stored them)."
+    )
     api: str = Field("", max_length=200, description='"" (API v2.0), publisher/group/version, or ODataV4.')
 
 
@@ -265,16 +300,12 @@ class SetParams(ListParams):
 )
 def list_set(request: HttpRequest, entity_set: str, params: Query[SetParams]) -> HttpResponse:
     company = _company(request, params.connection, params.company)
-    if params.fields or params.expand or params.number is not None or params.search:
-        raise Problem(400, "invalid_request", "Generic sets take no fields, expand, number or search.")
     query = _filtered(
         MirrorRecord.all_objects.filter(company=company, api=params.api, entity_set=entity_set, parent__isnull=True),
         params,
         None,
         None,
     )
-    if params.orderby and "number" in params.orderby:
-        raise Problem(400, "invalid_request", "Generic sets order by lastModifiedDateTime or by storage order.")
     query = query.values_list("pk", "last_modified_date_time", *GENERIC_COLUMNS)
     rows, cursor = _page(request, query, params, "key")
     if (

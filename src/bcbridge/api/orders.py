@@ -111,8 +111,12 @@ def _create(caller: Principal, company: Company, body: SalesOrderIn, key: str, d
 def create_sales_order(
     request: HttpRequest,
     body: SalesOrderIn,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description="Your unique id of this request (1-200 characters)."
+    idempotency_key: str = Header(
+        ...,
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Your unique id of this request (1-200 characters): a retry with it cannot order twice.",
     ),
 ) -> HttpResponse:
     caller = require(request, "orders")
