@@ -16,7 +16,7 @@ from ._api import BASE, make_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-EXAMPLES = 15
+EXAMPLES = 10
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -87,6 +88,12 @@ def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return problem_response(request, Problem(exc.status_code, "invalid_request", str(exc)))
+
+
+@api.exception_handler(DataError)
+def _data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+    # the database refused a value (PostgreSQL: a NUL character, a number out of range)
+    return problem_response(request, Problem(400, "invalid_request", f"A value cannot be stored or searched: {exc}"))
 
 
 @api.exception_handler(Exception)

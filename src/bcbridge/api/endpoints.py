@@ -8,16 +8,16 @@ unreachable BC as 503 ``bc_unavailable``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Path, Router
 
 from bcbridge.api._json import dumps
 from bcbridge.api._scope import resolve_company
 from bcbridge.api.auth import require
 from bcbridge.api.problems import Problem, ProblemOut
-from bcbridge.api.schemas import EndpointCallIn
+from bcbridge.api.schemas import NO_NUL, EndpointCallIn
 from bcbridge.entities import BC
 from bcbridge.exceptions import BCAPIError, BCBridgeError, ConfigurationError, RetriableError
 from bcbridge.models import ApiEndpoint
@@ -43,7 +43,9 @@ router = Router(tags=["endpoints"])
     operation_id="call_endpoint",
     summary="Call a registry endpoint of BC and answer BC's JSON",
 )
-def call_endpoint(request: HttpRequest, code: str, body: EndpointCallIn) -> HttpResponse:
+def call_endpoint(
+    request: HttpRequest, code: Annotated[str, Path(pattern=NO_NUL)], body: EndpointCallIn
+) -> HttpResponse:
     caller = require(request, "endpoints")
     if caller.endpoints and code not in caller.endpoints:
         raise Problem(403, "insufficient_scope", f"This key may call only {', '.join(caller.endpoints)}.")

@@ -17,20 +17,20 @@ import re
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 from pydantic import create_model
 
 from bcbridge.api._paging import decode_cursor, encode_cursor, json_response, keyset
 from bcbridge.api._scope import resolve_company
 from bcbridge.api.auth import require
 from bcbridge.api.problems import Problem, ProblemOut
-from bcbridge.api.schemas import GenericList, GenericRecord, list_schema, record_schema
+from bcbridge.api.schemas import NO_NUL, GenericList, GenericRecord, Text, list_schema, record_schema
 from bcbridge.events import children_of
 from bcbridge.events.records import GENERIC_COLUMNS, generic_record, plan, rows_to_records
 from bcbridge.models import (
@@ -50,6 +50,8 @@ from bcbridge.models import (
 __all__ = ["RESOURCES", "Resource", "router"]
 
 router = Router(tags=["mirror"])
+
+PathText = Annotated[str, Path(pattern=NO_NUL)]
 
 ERRORS: dict[int, Any] = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 429: ProblemOut}
 
@@ -84,19 +86,19 @@ RESOURCES = (
 
 
 class _Common(Schema):
-    connection: str | None = Field(None, description="Connection name (default: the only one).")
-    company: str | None = Field(None, description="Company id or name (default: the key's, else the selected one).")
+    connection: Text | None = Field(None, description="Connection name (default: the only one).")
+    company: Text | None = Field(None, description="Company id or name (default: the key's, else the selected one).")
     modified_since: datetime | None = Field(
         None, description="Only records changed (or, tombstones, deleted) at or after this time (RFC 3339)."
     )
     deleted: Literal["false", "true", "any"] = Field("false", description="Live records, tombstones only, or both.")
     limit: int = Field(100, ge=1, le=1000, description="Records per page (at most 1000).")
-    cursor: str | None = Field(None, max_length=500, description="nextCursor of the previous page (opaque).")
+    cursor: Text | None = Field(None, max_length=500, description="nextCursor of the previous page (opaque).")
 
 
 class ListParams(_Common):
-    number: str | None = Field(None, max_length=100, description="Exact BC number (code for locations).")
-    search: str | None = Field(None, max_length=100, description="Case-insensitive part of the name or description.")
+    number: Text | None = Field(None, max_length=100, description="Exact BC number (code for locations).")
+    search: Text | None = Field(None, max_length=100, description="Case-insensitive part of the name or description.")
     orderby: Literal["number", "-number", "lastModifiedDateTime", "-lastModifiedDateTime"] | None = Field(
         None, description="Sort order (default: the order bcbridge first stored them)."
     )
@@ -118,7 +120,12 @@ def _params_of(resource: Resource) -> type[ListParams]:
         __base__=ListParams,
         fields=(
             str | None,
-            Field(None, max_length=2000, pattern=pattern, description="Comma-separated BC field names to return."),
+            Field(
+                None,
+                max_length=2000,
+                description="Comma-separated BC field names to return.",
+                json_schema_extra={"pattern": pattern},  # documented; checked with a message naming the names
+            ),
         ),
         expand=(
             expand | None,
@@ -128,8 +135,8 @@ def _params_of(resource: Resource) -> type[ListParams]:
 
 
 class RecordParams(Schema):
-    connection: str | None = None
-    company: str | None = None
+    connection: Text | None = None
+    company: Text | None = None
     fields: str | None = None
 
 
@@ -150,6 +157,10 @@ def _filtered(query: Any, params: Any, number: str | None, search: str | None) -
         since = params.modified_since
         if since.tzinfo is None:
             raise Problem(400, "invalid_request", "modified_since needs a time zone (e.g. 2026-01-01T00:00:00Z).")
+        try:  # in UTC: databases accept fewer offsets than RFC 3339 (PostgreSQL: up to 15:59)
+            since = since.astimezone(UTC)
+        except OverflowError:  # within a day of year 1 or 9999
+            since = datetime.min.replace(tzinfo=UTC) if since.year < 2 else datetime.max.replace(tzinfo=UTC)
         query = query.filter(Q(last_modified_date_time__gte=since) | Q(deleted=True, deleted_at__gte=since))
     return query
 
@@ -212,7 +223,7 @@ def _add_list(resource: Resource) -> None:
     record_params = create_model(  # type: ignore[call-overload]
         f"{model.__name__}RecordParams",
         __base__=RecordParams,
-        fields=(str | None, Field(None, max_length=2000, pattern=_fields_pattern(model))),
+        fields=(str | None, Field(None, max_length=2000, json_schema_extra={"pattern": _fields_pattern(model)})),
     )
 
     def list_records(request: HttpRequest, params: Any) -> HttpResponse:
@@ -288,7 +299,7 @@ class SetParams(_Common):
     orderby: Literal["lastModifiedDateTime", "-lastModifiedDateTime"] | None = Field(
         None, description="Sort order (default: the order bcbridge first stored them)."
     )
-    api: str = Field("", max_length=200, description='"" (API v2.0), publisher/group/version, or ODataV4.')
+    api: Text = Field("", max_length=200, description='"" (API v2.0), publisher/group/version, or ODataV4.')
 
 
 @router.get(
@@ -298,7 +309,7 @@ class SetParams(_Common):
     summary="List any other mirrored entity set (generic mirror)",
     tags=["sets"],
 )
-def list_set(request: HttpRequest, entity_set: str, params: Query[SetParams]) -> HttpResponse:
+def list_set(request: HttpRequest, entity_set: PathText, params: Query[SetParams]) -> HttpResponse:
     company = _company(request, params.connection, params.company)
     query = _filtered(
         MirrorRecord.all_objects.filter(company=company, api=params.api, entity_set=entity_set, parent__isnull=True),
@@ -318,6 +329,12 @@ def list_set(request: HttpRequest, entity_set: str, params: Query[SetParams]) ->
     return json_response(request, {"value": records, "nextCursor": cursor, "nextLink": _next_link(request, cursor)})
 
 
+class SetRecordParams(Schema):
+    api: Text = Field("", max_length=200, description='"" (API v2.0), publisher/group/version, or ODataV4.')
+    connection: Text | None = None
+    company: Text | None = None
+
+
 @router.get(
     "/sets/{entity_set}/{key}",
     response={200: GenericRecord, 304: None, **ERRORS},
@@ -326,14 +343,10 @@ def list_set(request: HttpRequest, entity_set: str, params: Query[SetParams]) ->
     tags=["sets"],
 )
 def get_set_record(
-    request: HttpRequest,
-    entity_set: str,
-    key: str,
-    api: str = "",
-    connection: str | None = None,
-    company: str | None = None,
+    request: HttpRequest, entity_set: PathText, key: PathText, params: Query[SetRecordParams]
 ) -> HttpResponse:
-    scope = _company(request, connection, company)
+    scope = _company(request, params.connection, params.company)
+    api = params.api
     row = (
         MirrorRecord.all_objects.filter(company=scope, api=api, entity_set=entity_set, key=key)
         .values_list(*GENERIC_COLUMNS)

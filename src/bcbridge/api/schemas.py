@@ -17,6 +17,7 @@ from bcbridge.events import children_of
 from bcbridge.events.records import DECIMAL_PATTERN, plan
 
 __all__ = [
+    "NO_NUL",
     "DecimalText",
     "EndpointCallIn",
     "GenericList",
@@ -25,9 +26,15 @@ __all__ = [
     "OrderAccepted",
     "OutboxStatusOut",
     "SalesOrderIn",
+    "Text",
     "list_schema",
     "record_schema",
 ]
+
+#: No NUL characters: PostgreSQL text cannot hold them, so input strings exclude them in the schema.
+NO_NUL = r"^[^\x00]*$"
+
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
 
 DecimalText = Annotated[
     str,
@@ -133,36 +140,36 @@ class BCKey(Schema):
     """A BC record by its own key: ``{"id": systemId}`` or ``{"number": "10000"}``."""
 
     id: uuid.UUID | None = None
-    number: Annotated[str, StringConstraints(min_length=1, max_length=20)] | None = None
+    number: Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=NO_NUL)] | None = None
 
 
 class OrderLineIn(Schema):
-    item: Annotated[str, StringConstraints(min_length=1, max_length=200)] | BCKey = Field(
+    item: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)] | BCKey = Field(
         description="The item's external id in `system` (its BC number when not mapped), or {id}/{number}."
     )
     quantity: Annotated[float, Field(gt=0, le=1e9)] = Field(description="Quantity in the item's unit of measure.")
     unitPrice: Annotated[float, Field(ge=0, le=1e12)] | None = Field(
         None, description="Unit price; omitted: BC's price."
     )
-    description: Annotated[str, StringConstraints(max_length=100)] | None = None
+    description: Annotated[str, StringConstraints(max_length=100, pattern=NO_NUL)] | None = None
 
 
 class SalesOrderIn(Schema):
     """A sales order for BC, sent through the outbox (the fields of ``bcbridge.push.sales_order``)."""
 
-    customer: Annotated[str, StringConstraints(min_length=1, max_length=200)] | BCKey = Field(
+    customer: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)] | BCKey = Field(
         description="The customer's external id in `system` (its BC number when not mapped), or {id}/{number}."
     )
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
-    external_document_number: Annotated[str, StringConstraints(min_length=1, max_length=35)] = Field(
+    external_document_number: Annotated[str, StringConstraints(min_length=1, max_length=35, pattern=NO_NUL)] = Field(
         description="Your order reference (BC externalDocumentNumber, at most 35 characters)."
     )
-    system: Annotated[str, StringConstraints(min_length=1, max_length=60)] = Field(
+    system: Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=NO_NUL)] = Field(
         "django", description="Whose ids `customer` and `item` are (the external-id map's system)."
     )
     actions: list[Literal["shipAndInvoice"]] = Field(default_factory=list, max_length=1)
-    connection: str | None = Field(None, description="Connection name (default: the only one).")
-    company: str | None = Field(None, description="Company id or name (default: the key's, else the selected one).")
+    connection: Text | None = Field(None, description="Connection name (default: the only one).")
+    company: Text | None = Field(None, description="Company id or name (default: the key's, else the selected one).")
 
 
 class BCError(Schema):
@@ -205,8 +212,8 @@ class EndpointCallIn(Schema):
     )
     payload: dict[str, Any] | list[Any] | None = Field(None, description="JSON body for POST/PATCH endpoints.")
     params: dict[str, str] | None = Field(None, description="Extra OData query options ($filter, $top...).")
-    connection: str | None = None
-    company: str | None = None
+    connection: Text | None = None
+    company: Text | None = None
 
 
 class HealthOut(Schema):
