@@ -126,6 +126,12 @@ def test_endpoint_call_answers_bc_json(company, bc_emulator):
     )
     assert answer.status_code == 200, answer.content
     assert [r["id"] for r in answer.json()["value"]] == [item["id"]]
+    reserved = client.post(
+        f"{BASE}/endpoints/ITEM_BY_NUMBER",
+        json.dumps({"placeholders": {"company": "x"}}),
+        content_type="application/json",
+    )
+    assert reserved.status_code == 400 and reserved.json()["errors"][0]["loc"] == ["body", "placeholders", "company"]
     other = client.post(f"{BASE}/endpoints/OTHER", "{}", content_type="application/json")
     assert other.status_code == 403 and other.json()["code"] == "insufficient_scope"
 

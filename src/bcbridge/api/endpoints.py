@@ -26,6 +26,9 @@ __all__ = ["router"]
 
 router = Router(tags=["endpoints"])
 
+#: Keyword names of ``bc.call`` that a placeholder may not take.
+_RESERVED = frozenset({"code", "payload", "company", "params", "etag"})
+
 
 @router.post(
     "/endpoints/{code}",
@@ -52,11 +55,18 @@ def call_endpoint(
     company = resolve_company(caller, body.connection, body.company)
     if not ApiEndpoint.objects.filter(connection=company.connection, code=code, enabled=True).exists():
         raise Problem(404, "not_found", f"No enabled endpoint {code!r} on connection {company.connection.name!r}.")
+    reserved = sorted(set(body.placeholders) & _RESERVED)
+    if reserved:
+        raise Problem(
+            400,
+            "invalid_request",
+            f"Placeholder name(s) {', '.join(reserved)} are reserved; pass the company as `company`.",
+            errors=[{"loc": ["body", "placeholders", name], "msg": "reserved name"} for name in reserved],
+        )
+    placeholders: dict[str, Any] = dict(body.placeholders)
     try:
         with BC(company.connection) as bc:
-            answer = bc.call(
-                code, body.payload, company=str(company.bc_id), params=body.params, **dict(body.placeholders)
-            )
+            answer = bc.call(code, body.payload, company=str(company.bc_id), params=body.params, **placeholders)
     except BCAPIError as exc:
         detail = f"BC answered {exc.status} {exc.code or ''}: {exc.message}".strip()
         bc_error = {"status": exc.status, "code": exc.code, "message": exc.message, "requestId": exc.request_id}

@@ -47,9 +47,8 @@ _ERRORS = {
 
 
 def _accepted(request: HttpRequest, message: OutboxMessage, status: int) -> HttpResponse:
-    url = request.build_absolute_uri(
-        reverse(f"{request.resolver_match.namespace}:get_outbox_message", kwargs={"id": message.pk})
-    )
+    namespace = request.resolver_match.namespace if request.resolver_match else "bcbridge:api"
+    url = request.build_absolute_uri(reverse(f"{namespace}:get_outbox_message", kwargs={"id": message.pk}))
     response = json_response(request, {**outbox_status(message), "statusUrl": url}, status=status)
     response["Location"] = url
     return response

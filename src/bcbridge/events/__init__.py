@@ -65,7 +65,7 @@ def wants_events(company: Company) -> bool:
 def children_of(model: type[models.Model]) -> list[tuple[str, type[models.Model]]]:
     """``(accessor, child model)`` of a typed header: ``("variants", ItemVariant)``,
     ``("lines", SalesInvoiceLine)``."""
-    found = []
+    found: list[tuple[str, type[models.Model]]] = []
     for relation in model._meta.related_objects:
         child = relation.related_model
         if relation.field.name == "parent" and isinstance(child, type) and issubclass(child, MirroredModel):
