@@ -11,7 +11,8 @@ Rules:
 
 * a 2xx answer delivers; 410 Gone disables the subscription and cancels its pending
   deliveries (the spec's "disable the endpoint" advice); anything else (and no answer)
-  is retried on :data:`RETRY_SCHEDULE`, the spec's example schedule, which spans over 27 h,
+  is retried on :data:`RETRY_SCHEDULE` (Svix's published schedule, the authors of Standard
+  Webhooks), which spans over 27 h,
   honouring a ``Retry-After`` of 429/503 up to an hour; after the last try it is ``failed``
   (the admin's "Resend" starts it again);
 * per subscription and record (``subject``) deliveries go out in the order of their events:
@@ -40,7 +41,7 @@ from bcbridge.models import Event, EventAttempt, EventDelivery, EventDeliverySta
 
 __all__ = ["RETRY_SCHEDULE", "DeliveryResult", "body_of", "deliver_due", "prune", "resend", "signed_headers"]
 
-#: Seconds to wait before each retry (Standard Webhooks' example: immediately, 5 s, 5 min,
+#: Seconds to wait before each retry (Svix's published schedule: immediately, 5 s, 5 min,
 #: 30 min, 2 h, 5 h, 10 h, 10 h): 8 attempts over 27 h 35 min.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
