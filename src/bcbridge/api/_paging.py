@@ -18,7 +18,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from bcbridge.api._json import dumps
@@ -73,8 +73,6 @@ def keyset(query: QuerySet[Any], column: str | None, descending: bool, after: tu
             if descending:
                 later |= Q(**{f"{column}__isnull": True})
             query = query.filter(later)
-    from django.db.models import F
-
     expression = F(column).desc(nulls_last=True) if descending else F(column).asc(nulls_first=True)
     return query.order_by(expression, "-pk" if descending else "pk")
 

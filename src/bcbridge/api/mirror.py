@@ -278,7 +278,11 @@ def _add_list(resource: Resource) -> None:
         response={200: list_schema(model), 304: None, **ERRORS},
         operation_id=f"list_{resource.entity_set}",
         summary=f"List mirrored {label}",
-        description=f"Mirrored BC `{resource.entity_set}` ({__doc__.split(chr(10))[0]})" if __doc__ else None,
+        description=(
+            f"BC `{resource.entity_set}` as mirrored by bcbridge (never calls BC). Filter by number, search, "
+            "modified_since and deleted; page with limit and the opaque cursor; shrink with fields; "
+            "poll cheaply with If-None-Match."
+        ),
         tags=[resource.entity_set],
     )(list_records)
     router.get(
