@@ -1,7 +1,8 @@
 """schemathesis against the live ``openapi.json`` of the REST API (served by the site's WSGI
 application): for every operation, generated requests never get a 5xx and every response
-matches the documented status codes, content types, headers and schemas. Examples are
-bounded and derandomized, so the run is the same every time and stays well under a minute."""
+matches the documented status codes, content types, headers and schemas, and schema-valid
+requests are accepted. Examples are bounded and derandomized, so the run is the same every
+time and stays under a minute."""
 
 from __future__ import annotations
 
@@ -43,6 +44,10 @@ def test_every_operation_conforms_to_its_schema(mirrored):
             suppress_health_check=list(HealthCheck),
         )
         def conforms(case):
+            if case.query:
+                # a cursor is only valid when this API made it (opaque by design): covered by
+                # test_api_mirror; a generated one is rightly a 400 invalid_cursor
+                case.query.pop("cursor", None)
             case.call_and_validate(headers={"Authorization": f"Bearer {key}"})
 
         conforms()
