@@ -23,6 +23,7 @@ class Receiver:
     fail_status: int = 503
     accepted: list[dict[str, Any]] = field(default_factory=list)  # verified and answered 2xx
     refused: list[int] = field(default_factory=list)
+    refused_ids: list[str] = field(default_factory=list)
     forged: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -36,6 +37,7 @@ class Receiver:
             if self.fail_next > 0:
                 self.fail_next -= 1
                 self.refused.append(self.fail_status)
+                self.refused_ids.append(headers["webhook-id"])
                 return self.fail_status
             self.accepted.append({"id": headers["webhook-id"], **payload})
             return 204
