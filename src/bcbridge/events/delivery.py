@@ -17,14 +17,18 @@ Rules:
   (the admin's "Resend" starts it again);
 * per subscription and record (``subject``) deliveries go out in the order of their events:
   a delivery waits while an earlier one of the same record is still pending;
-* deliveries are claimed with a lease (a conditional ``UPDATE``), so several runners or
-  Celery workers never send one twice at once.
+* deliveries are claimed a round at a time with a lease (one conditional ``UPDATE``), so
+  several runners or Celery workers never send one twice at once; a round's outcomes are
+  saved in one transaction. Delivery is at least once: a worker that dies between sending
+  and saving leaves its round to be sent again when the lease ends, with the same
+  ``webhook-id``, which receivers use to drop duplicates (Standard Webhooks advice).
 """
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,7 +49,7 @@ __all__ = ["RETRY_SCHEDULE", "DeliveryResult", "body_of", "deliver_due", "prune"
 #: 30 min, 2 h, 5 h, 10 h, 10 h): 8 attempts over 27 h 35 min.
 RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
-#: Seconds a claimed delivery stays ours; longer than the request timeout.
+#: Seconds a claimed round of deliveries stays ours, plus the request timeout for each of them.
 LEASE = 60.0
 TIMEOUT = 10.0
 MAX_RETRY_AFTER = 3600.0
@@ -98,12 +102,16 @@ def _first_pending(candidates: list[EventDelivery]) -> list[EventDelivery]:
     return [d for d in candidates if first.get((d.subscription_id, d.subject)) == d.pk]
 
 
-def _claim(delivery: EventDelivery, now: datetime) -> bool:
-    return bool(
-        EventDelivery.objects.filter(pk=delivery.pk, status=EventDeliveryStatus.PENDING)
-        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-        .update(locked_until=now + timedelta(seconds=LEASE))
-    )
+def _claim(deliveries: list[EventDelivery], now: datetime) -> list[EventDelivery]:
+    """The deliveries this call now holds (one conditional ``UPDATE`` for all of them)."""
+    if not deliveries:
+        return []
+    token = uuid.uuid4()
+    EventDelivery.objects.filter(pk__in=[d.pk for d in deliveries], status=EventDeliveryStatus.PENDING).filter(
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+    ).update(locked_until=now + timedelta(seconds=LEASE + TIMEOUT * len(deliveries)), claim=token)
+    held = set(EventDelivery.objects.filter(claim=token).values_list("pk", flat=True))
+    return [d for d in deliveries if d.pk in held]
 
 
 def _retry_after(response: httpx.Response | None) -> float | None:
@@ -131,6 +139,9 @@ def _send(client: httpx.Client, delivery: EventDelivery, now: datetime) -> tuple
         return None, f"{type(exc).__name__}: {exc}"[:1000], int((time.monotonic() - started) * 1000)
 
 
+_SAVED = ("attempts", "last_status", "locked_until", "status", "delivered_at", "last_error", "next_attempt_at")
+
+
 def _outcome(
     delivery: EventDelivery,
     response: httpx.Response | None,
@@ -138,53 +149,52 @@ def _outcome(
     ms: int,
     result: DeliveryResult,
     now: datetime,
-) -> None:
+) -> tuple[EventAttempt, str]:
+    """Apply one answer to ``delivery`` in memory; returns the attempt to log and, for a 410,
+    the reason its subscription is disabled (else ``""``)."""
     status = response.status_code if response is not None else None
     text = response.text[:500] if response is not None else ""
+    attempt = EventAttempt(delivery=delivery, started_at=now, status=status, error=error, duration_ms=ms, response=text)
+    delivery.attempts += 1
+    delivery.last_status = status
+    delivery.locked_until = None
+    if status is not None and 200 <= status < 300:
+        delivery.status = EventDeliveryStatus.DELIVERED
+        delivery.delivered_at = now
+        delivery.last_error = ""
+        result.delivered += 1
+        return attempt, ""
+    if status == 410:
+        reason = f"the subscriber answered 410 Gone at {datetime_text(now)}"
+        delivery.status = EventDeliveryStatus.CANCELLED
+        delivery.last_error = reason
+        result.disabled += 1
+        return attempt, reason
+    delivery.last_error = error or f"HTTP {status}: {text[:200]}"
+    retry = delivery.attempts - 1
+    if retry < len(RETRY_SCHEDULE):
+        wait = max(float(RETRY_SCHEDULE[retry]), _retry_after(response) or 0.0)
+        delivery.next_attempt_at = now + timedelta(seconds=wait)
+        result.retried += 1
+    else:
+        delivery.status = EventDeliveryStatus.FAILED
+        delivery.last_error = f"gave up after {delivery.attempts} attempts: {delivery.last_error}"
+        result.failed += 1
+    result.errors.append(f"delivery {delivery.pk}: {delivery.last_error[:200]}")
+    return attempt, ""
+
+
+def _record(attempts: list[EventAttempt], done: list[EventDelivery], disabled: dict[int, str]) -> None:
+    """Save one round's outcomes in one transaction (a crash before it re-sends them after the
+    lease: delivery is at least once, and the webhook-id lets receivers drop duplicates)."""
     with transaction.atomic():
-        EventAttempt.objects.create(
-            delivery=delivery, started_at=now, status=status, error=error, duration_ms=ms, response=text
-        )
-        delivery.attempts += 1
-        delivery.last_status = status
-        delivery.locked_until = None
-        if status is not None and 200 <= status < 300:
-            delivery.status = EventDeliveryStatus.DELIVERED
-            delivery.delivered_at = now
-            delivery.last_error = ""
-            result.delivered += 1
-        elif status == 410:
-            reason = f"the subscriber answered 410 Gone at {datetime_text(now)}"
-            EventSubscription.objects.filter(pk=delivery.subscription_id).update(enabled=False, disabled_reason=reason)
-            EventDelivery.objects.filter(
-                subscription_id=delivery.subscription_id, status=EventDeliveryStatus.PENDING
-            ).exclude(pk=delivery.pk).update(status=EventDeliveryStatus.CANCELLED, last_error=reason, locked_until=None)
-            delivery.status = EventDeliveryStatus.CANCELLED
-            delivery.last_error = reason
-            result.disabled += 1
-        else:
-            delivery.last_error = error or f"HTTP {status}: {text[:200]}"
-            retry = delivery.attempts - 1
-            if retry < len(RETRY_SCHEDULE):
-                wait = max(float(RETRY_SCHEDULE[retry]), _retry_after(response) or 0.0)
-                delivery.next_attempt_at = now + timedelta(seconds=wait)
-                result.retried += 1
-            else:
-                delivery.status = EventDeliveryStatus.FAILED
-                delivery.last_error = f"gave up after {delivery.attempts} attempts: {delivery.last_error}"
-                result.failed += 1
-            result.errors.append(f"delivery {delivery.pk}: {delivery.last_error[:200]}")
-        delivery.save(
-            update_fields=[
-                "attempts",
-                "last_status",
-                "locked_until",
-                "status",
-                "delivered_at",
-                "last_error",
-                "next_attempt_at",
-            ]
-        )
+        EventAttempt.objects.bulk_create(attempts)
+        EventDelivery.objects.bulk_update(done, list(_SAVED))
+        for subscription_id, reason in disabled.items():
+            EventSubscription.objects.filter(pk=subscription_id).update(enabled=False, disabled_reason=reason)
+            EventDelivery.objects.filter(subscription_id=subscription_id, status=EventDeliveryStatus.PENDING).update(
+                status=EventDeliveryStatus.CANCELLED, last_error=reason, locked_until=None
+            )
 
 
 def deliver_due(
@@ -221,18 +231,23 @@ def deliver_due(
                 .select_related("event", "subscription")
                 .order_by("id")[:limit]
             )
-            ready = [d for d in _first_pending(candidates) if _claim(d, moment)]
+            ready = _claim(_first_pending(candidates), moment)
             if not ready:
                 break
-            gone: set[int] = set()  # subscriptions disabled by a 410 in this round
+            attempts: list[EventAttempt] = []
+            done: list[EventDelivery] = []
+            disabled: dict[int, str] = {}  # subscriptions that answered 410 in this round
             for delivery in ready:
-                if delivery.subscription_id in gone:
-                    continue  # cancelled with its subscription
+                if delivery.subscription_id in disabled:
+                    continue  # cancelled with its subscription when the round is saved
                 # signed with the real time: receivers reject timestamps over 5 minutes off
                 response, error, ms = _send(http, delivery, timezone.now())
-                _outcome(delivery, response, error, ms, result, now())
-                if delivery.status == EventDeliveryStatus.CANCELLED:
-                    gone.add(delivery.subscription_id)
+                attempt, gone = _outcome(delivery, response, error, ms, result, now())
+                attempts.append(attempt)
+                done.append(delivery)
+                if gone:
+                    disabled[delivery.subscription_id] = gone
+            _record(attempts, done, disabled)
     finally:
         if own:
             http.close()
