@@ -72,7 +72,9 @@ class WebhookSubscription(models.Model):
     renewed_at = models.DateTimeField(null=True, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True, help_text="When BC last listed it.")
     last_notification_at = models.DateTimeField(null=True, blank=True)
-    caught_up_at = models.DateTimeField(null=True, blank=True, help_text="Last incremental pull after (re)creating it.")
+    caught_up_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last incremental pull after (re)creating it."
+    )
 
     class Meta:
         ordering = ["connection", "company", "entity_set"]
