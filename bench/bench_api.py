@@ -165,7 +165,7 @@ def child(items: int, pages: int, limit: int, events: int) -> dict[str, Any]:
     from django.core.management import call_command
     from django.test import Client
 
-    from bcbridge.events.records import plan, rows_to_records
+    from bcbridge.events.records import plan
     from bcbridge.models import ApiClient, Item
 
     call_command("migrate", verbosity=0)
@@ -200,7 +200,6 @@ def child(items: int, pages: int, limit: int, events: int) -> dict[str, Any]:
             .order_by("pk")
             .values_list("pk", *columns)[: limit + 1]
         )
-        rows_to_records(fields, (row[1:] for row in rows[:limit]))
         orm_times.append(time.perf_counter() - start)
         last = rows[limit - 1][0] if len(rows) > limit else 0
     return {
