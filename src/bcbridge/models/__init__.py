@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from bcbridge.models.apikeys import SCOPES, ApiClient, ApiIdempotencyKey, hash_key
 from bcbridge.models.connection import ClientAuthMethod, Company, Connection, GrantType, Prompt, TokenStatus
 from bcbridge.models.endpoint import ApiEndpoint, EndpointKind, HttpMethod, RequestLog
+from bcbridge.models.events import (
+    EVENT_TYPES,
+    Event,
+    EventAttempt,
+    EventDelivery,
+    EventDeliveryStatus,
+    EventSubscription,
+    new_signing_secret,
+)
 from bcbridge.models.finance import GeneralLedgerEntry
 from bcbridge.models.inventory import Item, ItemVariant, Location
 from bcbridge.models.mirror import MirroredModel, MirrorRecord
@@ -40,7 +50,11 @@ from bcbridge.models.webhooks import (
 )
 
 __all__ = [
+    "EVENT_TYPES",
+    "SCOPES",
+    "ApiClient",
     "ApiEndpoint",
+    "ApiIdempotencyKey",
     "ClientAuthMethod",
     "Company",
     "ConflictPolicy",
@@ -48,6 +62,11 @@ __all__ = [
     "Customer",
     "DeliveryStatus",
     "EndpointKind",
+    "Event",
+    "EventAttempt",
+    "EventDelivery",
+    "EventDeliveryStatus",
+    "EventSubscription",
     "ExternalIdMap",
     "FieldMapping",
     "FieldTransform",
@@ -88,5 +107,7 @@ __all__ = [
     "WebhookRejection",
     "WebhookSubscription",
     "count_rejection",
+    "hash_key",
+    "new_signing_secret",
     "prune_deliveries",
 ]

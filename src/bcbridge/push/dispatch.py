@@ -55,6 +55,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bcbridge.entities import BC
+from bcbridge.events import record_outbox_outcome
 from bcbridge.exceptions import (
     BCAPIError,
     BCBridgeError,
@@ -268,7 +269,11 @@ def _record(job: Job, **changes: Any) -> bool:
 
 
 def _sent(job: Job, result: DispatchResult) -> None:
-    if _record(job, status=OutboxStatus.SENT, sent_at=timezone.now(), last_error=""):
+    with transaction.atomic():  # events hook (bcbridge.events): the event commits with the status
+        sent = _record(job, status=OutboxStatus.SENT, sent_at=timezone.now(), last_error="")
+        if sent:
+            record_outbox_outcome(job.message, "sent")
+    if sent:
         result.sent += 1
         result.adopted += bool(job.message.state.get("adopted"))
     else:
@@ -297,7 +302,10 @@ def _failed(job: Job, error: BaseException, policy: DispatchPolicy, now: datetim
         recorded = _record(job, status=OutboxStatus.PENDING, next_attempt_at=now + timedelta(seconds=wait), **common)
         result.retried += recorded
     else:
-        recorded = _record(job, status=OutboxStatus.PARKED, **common)
+        with transaction.atomic():  # events hook (bcbridge.events): the event commits with the status
+            recorded = _record(job, status=OutboxStatus.PARKED, **common)
+            if recorded:
+                record_outbox_outcome(job.message, "parked")
         result.parked += recorded
     result.errors.append(f"#{message.pk}: {text[:200]}")
     if not recorded:

@@ -28,6 +28,7 @@ from typing import Any
 from django.db import connections, models, router, transaction
 from django.dispatch import Signal
 
+from bcbridge.events import record_changes, wants_events
 from bcbridge.models import Company
 from bcbridge.signals import record_created, record_deleted, record_updated
 from bcbridge.sync._sql import select_by_keys, upsert_rows
@@ -152,6 +153,8 @@ def _upsert(
         kinds.append(record_created if old is None else record_updated)
     if to_write:
         listened = {k for k in (record_created, record_updated) if k.has_listeners(mirror.model)}
+        if wants_events(company):  # events hook (bcbridge.events): event rows need the instances
+            listened = {record_created, record_updated}
         need_pks = bool(skip or listened)
         written = upsert_rows(
             mirror.model,
@@ -280,6 +283,7 @@ def soft_delete(
 def _announce(events: list[_Event]) -> None:
     if not events:
         return
+    record_changes(events)  # events hook (bcbridge.events): event rows in the page's transaction
 
     def send() -> None:
         for signal, mirror, company, instance, raw in events:
