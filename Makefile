@@ -38,7 +38,7 @@ lint: venv
 	$(BIN)/mypy src/bcbridge/auth src/bcbridge/http src/bcbridge/odata src/bcbridge/push src/bcbridge/conf.py src/bcbridge/crypto.py src/bcbridge/exceptions.py
 
 demo: venv
-	BCBRIDGE_HOME=$(CURDIR)/var/demo $(BIN)/bcbridge demo
+	$(BIN)/bcbridge demo
 
 bench: venv
 	@for script in bench/bench_*.py; do echo "== $$script"; BCBRIDGE_HOME=$(CURDIR)/var/bench $(BIN)/python $$script || exit 1; done

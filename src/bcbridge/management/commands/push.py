@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 from rich.table import Table
 
-from bcbridge.models import Connection
+from bcbridge.management._options import connection_named
 from bcbridge.push import drain, outbox_counts
 
 
@@ -27,11 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, default=1000, help="Messages claimed per round (default 1000).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        connection = None
-        if options["connection"]:
-            connection = Connection.objects.filter(name=options["connection"]).first()
-            if connection is None:
-                raise CommandError(f"No connection named {options['connection']!r}.")
+        connection = connection_named(options["connection"])
+        if options["limit"] < 1:
+            raise CommandError(f"--limit must be 1 or more (got {options['limit']}).")
         result = drain(connection=connection, batch=options["batch"], limit=options["limit"])
         console = Console(file=self.stdout, width=120)
         table = Table(title="bcbridge push")
