@@ -117,6 +117,11 @@ def _install_one_line_usage_errors() -> None:
     base.CommandParser._bcbridge_one_line = True  # type: ignore[attr-defined]
 
 
+#: One-shot commands whose failures the command reports itself: their log stays quiet
+#: (errors only, without tracebacks) unless ``--verbose`` or ``--traceback``.
+_QUIET_LOG = {"sync", "reconcile", "push", "call", "connect", "connections", "webhooks", "endpoints", "rotate_keys"}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run ``bcbridge COMMAND ...`` (see the module docstring for errors and exit codes)."""
     argv = list(sys.argv if argv is None else argv)
@@ -141,7 +146,8 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _fail(f"the settings could not be loaded: {type(exc).__name__}: {exc}")
     _install_one_line_usage_errors()
-    if _wants_verbose(argv):
+    verbose = _wants_verbose(argv)
+    if verbose:
         sys.stderr.write(f"bcbridge: database {_where()}\n")
     missing = _missing_sqlite_database()
     if missing and command and command not in _NO_DATABASE and not _is_help(argv):
@@ -149,6 +155,9 @@ def main(argv: list[str] | None = None) -> None:
             f"no database at {missing}: run `bcbridge migrate` to create one, or set BCBRIDGE_HOME "
             "to the data folder that has one (`make demo` uses ./var)"
         )
+    from bcbridge.site._logging import quiet
+
+    quiet["on"] = command in _QUIET_LOG and not (verbose or user_traceback)
     try:
         execute_from_command_line(argv)
     except KeyboardInterrupt:
@@ -159,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
         from django.core.management.base import CommandError
 
         _fail(describe(exc), exc.returncode if isinstance(exc, CommandError) else 1)
+    finally:
+        quiet["on"] = False
 
 
 def _is_help(argv: list[str]) -> bool:
