@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv chromium test test-sqlite test-postgres lint demo bench clean
+.PHONY: venv chromium test test-sqlite test-postgres lint demo bench clean screenshots
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test-sqlite: venv
 
 test-postgres: venv
 	BCBRIDGE_HOME=$(CURDIR)/var/test-postgres DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser"
+
+# Refresh the README's screenshot (docs/dashboard.png) from the browser test; tests alone
+# write screenshots only under test-artifacts/.
+screenshots: venv chromium
+	BCBRIDGE_HOME=$(CURDIR)/var/test-sqlite DATABASE_URL= BCBRIDGE_REFRESH_DOCS=1 $(BIN)/pytest -q tests/test_browser_main_job.py
 
 lint: venv
 	$(BIN)/ruff check src tests bench
