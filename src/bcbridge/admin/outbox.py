@@ -10,8 +10,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from bcbridge.admin._display import badge
 from bcbridge.entities.catalog import catalog
-from bcbridge.models import ExternalIdMap, FieldMapping, OutboxMessage
+from bcbridge.models import ExternalIdMap, FieldMapping, OutboxMessage, OutboxStatus
 from bcbridge.push import cancel, retry_now
 
 __all__ = ["ExternalIdMapAdmin", "FieldMappingAdmin", "OutboxMessageAdmin"]
@@ -21,16 +22,13 @@ __all__ = ["ExternalIdMapAdmin", "FieldMappingAdmin", "OutboxMessageAdmin"]
 class OutboxMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = (
         "id",
-        "status",
+        "status_badge",
         "operation",
         "target",
-        "connection",
         "attempts",
         "next_attempt_at",
-        "outcome_unknown",
         "bc_number",
         "short_error",
-        "created_at",
     )
     list_filter = ("status", "operation", "connection", "outcome_unknown")
     search_fields = ("entity_set", "action", "bc_id", "bc_number", "dedupe_key", "last_error")
@@ -51,8 +49,15 @@ class OutboxMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description="last error")
     def short_error(self, obj: OutboxMessage) -> str:
-        text = obj.last_error
-        return text if len(text) <= 120 else text[:117] + "..."
+        text = " ".join(obj.last_error.split())
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: OutboxMessage) -> str:
+        label = OutboxStatus(obj.status).label.capitalize()
+        if obj.outcome_unknown and obj.status != OutboxStatus.SENT:
+            label += " (outcome unknown)"
+        return badge(obj.status, label)
 
     @admin.action(description="Retry now")
     def retry_selected(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
