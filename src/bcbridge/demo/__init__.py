@@ -161,7 +161,7 @@ class MainJob:
             "endpoints",
             True,
             f"{len(rows)} endpoints created (admin: API endpoints); GET_WHSE_SHPT_LINES answered "
-            f"{_n(len(shipments), 'warehouse shipment line')}",
+            f"{_n(len(shipments), 'open warehouse shipment')} with their lines",
         )
 
     def full_sync(self) -> bool:
