@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Any, NoReturn
 
-__all__ = ["database_description", "main"]
+__all__ = ["describe", "main"]
 
 #: bcbridge commands that work without a migrated database (they create it or need none).
 _NO_DATABASE = {"demo", "emulator", "generate_key", "migrate", "help", "version", "makemigrations", "check"}
@@ -38,23 +38,10 @@ def _wants_verbose(argv: list[str]) -> bool:
     return False
 
 
-def database_description() -> str:
-    """``"SQLite /path/bcbridge.sqlite3"`` or ``"PostgreSQL user@host:port/name"`` (never a
-    password) for the ``default`` database of the loaded settings."""
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    engine = db["ENGINE"].rsplit(".", 1)[-1]
-    if engine == "sqlite3":
-        return f"SQLite {db['NAME']}"
-    user = f"{db.get('USER')}@" if db.get("USER") else ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    vendor = {"postgresql": "PostgreSQL", "mysql": "MySQL"}.get(engine, engine)
-    return f"{vendor} {user}{db.get('HOST') or 'localhost'}{port}/{db['NAME']}"
-
-
 def _where() -> str:
     from django.conf import settings
+
+    from bcbridge.management._database import database_description
 
     home = getattr(settings, "HOME", None)
     folder = f"; data folder {home}" if home else ""
@@ -155,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
             f"no database at {missing}: run `bcbridge migrate` to create one, or set BCBRIDGE_HOME "
             "to the data folder that has one (`make demo` uses ./var)"
         )
-    from bcbridge.site._logging import quiet
+    from bcbridge._cli_log import quiet
 
     quiet["on"] = command in _QUIET_LOG and not (verbose or user_traceback)
     try:

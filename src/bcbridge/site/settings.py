@@ -137,7 +137,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "redact": {"()": "bcbridge.redaction.RedactSecretsFilter"},
-        "cli_quiet": {"()": "bcbridge.site._logging.CliQuiet"},
+        "cli_quiet": {"()": "bcbridge._cli_log.CliQuiet"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "filters": ["redact", "cli_quiet"]},

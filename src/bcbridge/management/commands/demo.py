@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 from rich.table import Table
 
-from bcbridge.cli import database_description
 from bcbridge.demo import DEMO_PASSWORD, DEMO_USER, MainJob
+from bcbridge.management._database import database_description
 
 
 class Command(BaseCommand):
