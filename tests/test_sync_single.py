@@ -102,3 +102,22 @@ def test_the_command_reports_what_changed(bc, company, capsys):
     assert f"items {item['number']}: created" in out
     with pytest.raises(CommandError, match="BC has no items record"):
         call_command("sync", "items", "--number", "NO-SUCH-ITEM")
+
+
+def test_the_admin_action_syncs_the_chosen_records(bc, company, bc_emulator, admin_client):
+    from django.urls import reverse
+
+    item = next(iter(bc.company(str(company.bc_id)).items.list(page_size=5)))
+    sync_record(bc, company, "items", bc_id=item["id"])
+    bc_emulator.bc.change(str(company.bc_id), "items", item["id"], {"displayName": "Renamed in BC"})
+    stored = Item.objects.get(bc_id=item["id"])
+    response = admin_client.post(
+        reverse("admin:bcbridge_item_changelist"),
+        {"action": "sync_from_bc", "_selected_action": [stored.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("updated" in m and "displayName" in m for m in messages), messages
+    stored.refresh_from_db()
+    assert stored.display_name == "Renamed in BC"
