@@ -25,8 +25,17 @@ class Command(BaseCommand):
         parser.add_argument("--connection", help="Only this connection's messages.")
         parser.add_argument("--batch", action="store_true", help="Send writes in $batch requests (up to 100 each).")
         parser.add_argument("--limit", type=int, default=1000, help="Messages claimed per round (default 1000).")
+        parser.add_argument(
+            "--message",
+            type=int,
+            metavar="ID",
+            help="Send this one message again now (a sent update is re-sent as a copy; a sent create is refused).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["message"] is not None:
+            self._one(options["message"])
+            return
         connection = connection_named(options["connection"])
         if options["limit"] < 1:
             raise CommandError(f"--limit must be 1 or more (got {options['limit']}).")
@@ -43,3 +52,15 @@ class Command(BaseCommand):
             console.print(f"  {line}", markup=False)
         if result.parked:
             raise SystemExit(1)
+
+    def _one(self, pk: int) -> None:
+        from bcbridge.models import OutboxMessage
+        from bcbridge.push.resend import send_again
+
+        message = OutboxMessage.objects.select_related("connection").filter(pk=pk).first()
+        if message is None:
+            raise CommandError(f"No outbox message #{pk} (admin: Outbox messages lists them).")
+        result = send_again(message)
+        if result.outcome in ("refused", "parked"):
+            raise CommandError(str(result))
+        self.stdout.write(str(result))
