@@ -140,7 +140,7 @@ class MirrorFields(models.Model):
     first_synced_at = models.DateTimeField("first synced", null=True, blank=True)
     synced_at = models.DateTimeField("last written", null=True, blank=True)
     seen_at = models.DateTimeField("last seen in BC", null=True, blank=True)
-    deleted = models.BooleanField("deleted in BC", default=False, help_text="BC no longer has this record.")
+    deleted = models.BooleanField("deleted in BC", default=False, help_text="Ticked when BC no longer has this record.")
     deleted_at = models.DateTimeField("deleted at", null=True, blank=True)
 
     objects = LiveManager()
