@@ -62,6 +62,7 @@ MISTAKES = [
     pytest.param(["push", "--limit", "0"], 1, ["--limit must be 1 or more"], id="bad-limit"),
     pytest.param(["connect", "x", "--grant", "password"], 2, ["invalid choice", "client_credentials"], id="bad-choice"),
     pytest.param(["sync", "--fulll"], 2, ["unrecognized arguments: --fulll"], id="unknown-flag"),
+    pytest.param(["synk", "items"], 2, ["unknown command 'synk'", "did you mean sync"], id="unknown-command"),
     pytest.param(["call", "NO_SUCH_CODE"], 1, ["NO_SUCH_CODE"], id="unknown-endpoint"),
     pytest.param(["call", "X", "--data", "{oops"], 1, ["--data is not valid JSON"], id="bad-json"),
     pytest.param(["reconcile", "custmers"], 1, ["Unknown entity set 'custmers'", "customers"], id="reconcile-set"),

@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     verbose = _wants_verbose(argv)
     if verbose:
         sys.stderr.write(f"bcbridge: database {_where()}\n")
+    if command and command != "help":
+        _check_command(command)
     missing = _missing_sqlite_database()
     if missing and command and command not in _NO_DATABASE and not _is_help(argv):
         _fail(
@@ -157,6 +159,20 @@ def main(argv: list[str] | None = None) -> None:
         _fail(describe(exc), exc.returncode if isinstance(exc, CommandError) else 1)
     finally:
         quiet["on"] = False
+
+
+def _check_command(name: str) -> None:
+    """An unknown command is a usage mistake: one line with the closest names, exit 2."""
+    import difflib
+
+    from django.core.management import get_commands
+
+    known = sorted(get_commands())
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, known, n=3)
+    guess = f" (did you mean {', '.join(close)}?)" if close else ""
+    _fail(f"unknown command {name!r}{guess}; `bcbridge help` lists them", 2)
 
 
 def _is_help(argv: list[str]) -> bool:
