@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv chromium peers test test-sqlite test-postgres soak lint demo bench clean
+.PHONY: venv chromium peers test test-sqlite test-postgres soak lint demo bench clean screenshots
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,13 +46,18 @@ soak: venv
 	BCBRIDGE_SOAK=1 BCBRIDGE_HOME=$(CURDIR)/var/soak-sqlite DATABASE_URL= $(BIN)/pytest -m soak tests/soak
 	BCBRIDGE_SOAK=1 BCBRIDGE_HOME=$(CURDIR)/var/soak-postgres DATABASE_URL=$(PG_URL) $(BIN)/pytest -m soak tests/soak
 
+# Refresh the README's screenshot (docs/dashboard.png) from the browser test; tests alone
+# write screenshots only under test-artifacts/.
+screenshots: venv chromium
+	BCBRIDGE_HOME=$(CURDIR)/var/test-sqlite DATABASE_URL= BCBRIDGE_REFRESH_DOCS=1 $(BIN)/pytest -q tests/test_browser_main_job.py
+
 lint: venv
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy src/bcbridge/auth src/bcbridge/http src/bcbridge/odata src/bcbridge/push src/bcbridge/conf.py src/bcbridge/crypto.py src/bcbridge/exceptions.py
 
 demo: venv
-	BCBRIDGE_HOME=$(CURDIR)/var/demo $(BIN)/bcbridge demo
+	$(BIN)/bcbridge demo
 
 bench: venv
 	@for script in bench/bench_*.py; do echo "== $$script"; BCBRIDGE_HOME=$(CURDIR)/var/bench $(BIN)/python $$script || exit 1; done

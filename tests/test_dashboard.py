@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -319,3 +320,16 @@ def test_the_admin_index_links_to_the_dashboard(admin_client):
     html = admin_client.get(reverse("admin:index")).content.decode()
     assert f'href="{reverse("bcbridge:dashboard")}"' in html
     assert "Site administration" in html  # still the standard index
+
+
+@pytest.mark.django_db
+def test_statuses_are_words_not_codes(client, admin_user, bc_emulator):
+    """The dashboard says "Not authorized", never the code ``not_authorized`` (issue 14)."""
+    from .conftest import make_connection
+
+    make_connection(bc_emulator, grant_type="authorization_code")
+    client.force_login(admin_user)
+    page = client.get(reverse("bcbridge:dashboard")).content.decode()
+    assert "Not authorized" in page
+    visible = re.sub(r'data-status="[^"]*"', "", page)
+    assert "not_authorized" not in re.sub(r"<script.*?</script>", "", visible, flags=re.S)

@@ -146,6 +146,13 @@ class ConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     class Media:
         js = ("bcbridge/connection.js",)
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """GUIDs (tenant, client id: 36 characters) shown whole, not cut by the default width."""
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in ("tenant", "client_id", "environment"):
+            field.widget.attrs.setdefault("size", 40)
+        return field
+
     # -- display ------------------------------------------------------------------------
 
     @admin.display(description="token")

@@ -10,9 +10,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from bcbridge.admin._display import badge
 from bcbridge.entities.catalog import catalog
-from bcbridge.models import ExternalIdMap, FieldMapping, OutboxMessage
+from bcbridge.models import ExternalIdMap, FieldMapping, OutboxMessage, OutboxStatus
 from bcbridge.push import cancel, retry_now
+from bcbridge.push.resend import send_again
 
 __all__ = ["ExternalIdMapAdmin", "FieldMappingAdmin", "OutboxMessageAdmin"]
 
@@ -21,21 +23,18 @@ __all__ = ["ExternalIdMapAdmin", "FieldMappingAdmin", "OutboxMessageAdmin"]
 class OutboxMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = (
         "id",
-        "status",
+        "status_badge",
         "operation",
         "target",
-        "connection",
         "attempts",
         "next_attempt_at",
-        "outcome_unknown",
         "bc_number",
         "short_error",
-        "created_at",
     )
     list_filter = ("status", "operation", "connection", "outcome_unknown")
     search_fields = ("entity_set", "action", "bc_id", "bc_number", "dedupe_key", "last_error")
     date_hierarchy = "created_at"
-    actions = ("retry_selected", "retry_selected_forget_unknown", "cancel_selected")
+    actions = ("send_again_selected", "retry_selected", "retry_selected_forget_unknown", "cancel_selected")
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -51,8 +50,22 @@ class OutboxMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.display(description="last error")
     def short_error(self, obj: OutboxMessage) -> str:
-        text = obj.last_error
-        return text if len(text) <= 120 else text[:117] + "..."
+        text = " ".join(obj.last_error.split())
+        return text if len(text) <= 80 else text[:79] + "…"
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: OutboxMessage) -> str:
+        label = OutboxStatus(obj.status).label.capitalize()
+        if obj.outcome_unknown and obj.status != OutboxStatus.SENT:
+            label += " (outcome unknown)"
+        return badge(obj.status, label)
+
+    @admin.action(description="Send this record to BC again (now)")
+    def send_again_selected(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        for message in queryset.select_related("connection")[:20]:
+            result = send_again(message)
+            level = {"sent": messages.SUCCESS, "refused": messages.WARNING}.get(result.outcome, messages.ERROR)
+            self.message_user(request, str(result), level)
 
     @admin.action(description="Retry now")
     def retry_selected(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:

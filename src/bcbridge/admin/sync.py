@@ -13,6 +13,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from bcbridge.admin._display import badge
 from bcbridge.entities import BC
 from bcbridge.exceptions import BCBridgeError
 from bcbridge.models import Company, RunnerJob, SyncConfig, SyncRun, SyncState
@@ -53,19 +54,14 @@ def _run(targets: Sequence[tuple[Company, SyncConfig | None, str, str]], *, reco
     return runs
 
 
+def _short(text: str, size: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
 @admin.register(SyncConfig)
 class SyncConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = (
-        "entity_set",
-        "connection",
-        "company",
-        "api",
-        "enabled",
-        "mode",
-        "poll_interval",
-        "children",
-        "filter",
-    )
+    list_display = ("entity_set", "connection", "company", "enabled", "mode", "poll_interval")
     list_filter = ("connection", "enabled", "mode")
     list_editable = ("enabled", "mode", "poll_interval")
     search_fields = ("entity_set", "api", "filter")
@@ -121,17 +117,7 @@ class SyncConfigAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(SyncState)
 class SyncStateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = (
-        "entity_set",
-        "company",
-        "api",
-        "watermark",
-        "last_success_at",
-        "last_full_sync_at",
-        "locked_by",
-        "locked_until",
-        "last_error",
-    )
+    list_display = ("entity_set", "company", "watermark", "last_success_at", "lock", "short_error")
     list_filter = ("connection", "company", "entity_set")
     readonly_fields = [f.name for f in SyncState._meta.concrete_fields]
     actions = ["sync_now", "forget_watermark", "release_lock"]
@@ -150,6 +136,14 @@ class SyncStateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         held = ", ".join(f"{state.entity_set} (held by {holder})" for state, holder in released)
         self.message_user(request, f"Released {len(released)} lock(s): {held}.")
 
+    @admin.display(description="lock")
+    def lock(self, obj: SyncState) -> str:
+        return f"held by {obj.locked_by}" if obj.locked else "free"
+
+    @admin.display(description="last error")
+    def short_error(self, obj: SyncState) -> str:
+        return _short(obj.last_error)
+
     @admin.action(description="Sync now (incremental)")
     def sync_now(self, request: HttpRequest, queryset: QuerySet[SyncState]) -> None:
         targets = [(s.company, None, s.entity_set, s.api) for s in queryset.select_related("company__connection")]
@@ -166,23 +160,7 @@ class SyncStateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = (
-        "started_at",
-        "kind",
-        "entity_set",
-        "company",
-        "status",
-        "pages",
-        "fetched",
-        "created",
-        "updated",
-        "deleted",
-        "missing",
-        "extra",
-        "stale",
-        "seconds",
-        "error",
-    )
+    list_display = ("started_at", "entity_set", "company", "kind", "status_badge", "rows", "seconds", "short_error")
     list_filter = ("status", "kind", "entity_set", "connection", "company")
     date_hierarchy = "started_at"
     readonly_fields = [f.name for f in SyncRun._meta.concrete_fields]
@@ -197,6 +175,20 @@ class SyncRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def seconds(self, obj: SyncRun) -> str:
         return f"{obj.duration.total_seconds():.1f}" if obj.duration else "-"
 
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: SyncRun) -> str:
+        return badge(obj.status, SyncRun.Status(obj.status).label)
+
+    @admin.display(description="rows (records and their child rows)")
+    def rows(self, obj: SyncRun) -> str:
+        if obj.kind == SyncRun.Kind.RECONCILE:
+            return f"{obj.missing:,} missing, {obj.extra:,} extra, {obj.stale:,} stale"
+        return f"{obj.fetched:,} read · {obj.created:,} new · {obj.updated:,} changed · {obj.deleted:,} deleted"
+
+    @admin.display(description="error")
+    def short_error(self, obj: SyncRun) -> str:
+        return _short(obj.error, 60)
+
 
 @admin.register(RunnerJob)
 class RunnerJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -208,7 +200,6 @@ class RunnerJobAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "last_finished_at",
         "runs",
         "failures",
-        "last_error",
         "locked_by",
     )
     list_editable = ("enabled",)

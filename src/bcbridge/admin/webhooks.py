@@ -13,8 +13,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from bcbridge.admin._display import badge
 from bcbridge.exceptions import BCBridgeError
-from bcbridge.models import WebhookDelivery, WebhookRejection, WebhookSubscription
+from bcbridge.models import DeliveryStatus, SubscriptionStatus, WebhookDelivery, WebhookRejection, WebhookSubscription
 from bcbridge.sync.notifications import reprocess
 from bcbridge.sync.webhooks import maintain, unsubscribe
 
@@ -31,8 +32,15 @@ class _ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(_ReadOnly):
-    list_display = ("entity_set", "company", "connection", "status", "expiration_date_time",
-                    "last_notification_at", "caught_up_at", "short_error")
+    list_display = (
+        "entity_set",
+        "company",
+        "connection",
+        "status_badge",
+        "expiration_date_time",
+        "last_notification_at",
+        "short_error",
+    )
     list_filter = ("status", "connection", "entity_set")
     search_fields = ("entity_set", "subscription_id", "resource")
     readonly_fields = [f.name for f in WebhookSubscription._meta.fields if f.name != "client_state"]
@@ -41,6 +49,11 @@ class WebhookSubscriptionAdmin(_ReadOnly):
     @admin.display(description="error")
     def short_error(self, obj: WebhookSubscription) -> str:
         return obj.last_error[:80]
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: WebhookSubscription) -> str:
+        status = SubscriptionStatus(obj.status)
+        return badge({"lost": "expired"}.get(status.value, status.value), status.label.split(" (")[0])
 
     @admin.action(description="Renew now (recreate what BC lost, then catch up)")
     def renew_now(self, request: HttpRequest, queryset: QuerySet[WebhookSubscription]) -> None:
@@ -66,20 +79,43 @@ class WebhookSubscriptionAdmin(_ReadOnly):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(_ReadOnly):
-    list_display = ("received_at", "connection", "status", "notifications", "attempts", "remote_addr",
-                    "processed_at", "short_error")
+    list_display = (
+        "received_at",
+        "connection",
+        "status_badge",
+        "notifications",
+        "attempts",
+        "processed_at",
+        "short_error",
+    )
     list_filter = ("status", "connection")
     search_fields = ("body", "error", "remote_addr")
     date_hierarchy = "received_at"
-    readonly_fields = ("connection", "received_at", "remote_addr", "method", "path", "pretty_headers",
-                       "pretty_body", "status", "error", "notifications", "attempts", "available_at",
-                       "processed_at")
+    readonly_fields = (
+        "connection",
+        "received_at",
+        "remote_addr",
+        "method",
+        "path",
+        "pretty_headers",
+        "pretty_body",
+        "status",
+        "error",
+        "notifications",
+        "attempts",
+        "available_at",
+        "processed_at",
+    )
     exclude = ("headers", "body", "locked_by", "locked_until")
     actions = ["reprocess_selected"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # viewing the detail page needs no change; the action needs it (checked below)
         return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: WebhookDelivery) -> str:
+        return badge(obj.status, DeliveryStatus(obj.status).label)
 
     @admin.display(description="error")
     def short_error(self, obj: WebhookDelivery) -> str:

@@ -15,12 +15,24 @@ import httpx
 
 from bcbridge.emulator import Emulator
 
-__all__ = ["Activity", "simulate"]
+__all__ = ["Activity", "new_item_name", "simulate"]
+
+
+#: kind -> (one, many): how each change reads in the demo's output
+_WORDS = {
+    "items created": ("item created", "items created"),
+    "prices changed": ("item price changed", "item prices changed"),
+    "sales invoices with lines": ("sales invoice with lines", "sales invoices with lines"),
+    "orders shipped and invoiced": ("sales order shipped and invoiced", "sales orders shipped and invoiced"),
+    "customers deleted": ("customer deleted", "customers deleted"),
+}
+_PRODUCTS = ("Desk", "Bookcase", "Swivel Chair", "Lamp", "Filing Cabinet", "Whiteboard", "Sofa", "Conference Table")
+_FINISHES = ("walnut", "oak", "black", "white", "grey", "green", "blue", "red")
 
 
 @dataclass
 class Activity:
-    """What :func:`simulate` changed, by kind."""
+    """What :func:`simulate` changed, by kind (each kind counts BC records)."""
 
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -28,7 +40,17 @@ class Activity:
         self.counts[kind] = self.counts.get(kind, 0) + n
 
     def __str__(self) -> str:
-        return ", ".join(f"{n} {kind}" for kind, n in self.counts.items())
+        parts = []
+        for kind, n in self.counts.items():
+            one, many = _WORDS.get(kind, (kind, kind))
+            parts.append(f"{n} {one if n == 1 else many}")
+        return ", ".join(parts)
+
+
+def new_item_name(seed: int, index: int) -> str:
+    """A name no earlier round used: ``"DEMO Sofa 7.2, oak"`` (round 7, third item)."""
+    rng = random.Random(seed * 31 + index)
+    return f"DEMO {rng.choice(_PRODUCTS)} {seed}.{index}, {rng.choice(_FINISHES)}"
 
 
 def _records(emulator: Emulator, company_id: str, entity_set: str, n: int, skip: int = 0) -> list[dict]:
@@ -36,7 +58,11 @@ def _records(emulator: Emulator, company_id: str, entity_set: str, n: int, skip:
 
 
 def simulate(emulator: Emulator, company_id: str, *, seed: int = 7, rounds: int = 1) -> Activity:
-    """Make a realistic burst of BC changes in one company; returns what was done."""
+    """Make a realistic burst of BC changes in one company; returns what was done.
+
+    Each ``seed`` gives new item names (the running demo passes its round number), so the
+    item list does not fill with identical names.
+    """
     rng = random.Random(seed)
     activity = Activity()
     items = _records(emulator, company_id, "items", 40)
@@ -47,7 +73,7 @@ def simulate(emulator: Emulator, company_id: str, *, seed: int = 7, rounds: int 
                 company_id,
                 "items",
                 {
-                    "displayName": f"DEMO Desk {round_no}-{i}, walnut",
+                    "displayName": new_item_name(seed + round_no, i),
                     "type": "Inventory",
                     "unitPrice": round(rng.uniform(100, 900), 2),
                     "baseUnitOfMeasureCode": "PCS",

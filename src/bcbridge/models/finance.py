@@ -1,7 +1,7 @@
 """Mirrored finance: general ledger entries (BC API v2.0, API-FACTS §7.3).
 
-Columns are BC's fields in JSON order, snake_case; the verbose name of each column is BC's own
-field name, which is also the key in ``raw``."""
+Columns are BC's fields in JSON order, snake_case; each column's ``bc_name`` (and help text) is BC's own
+field name, which is also the key in ``raw``; its verbose name is the caption people read."""
 
 from __future__ import annotations
 
@@ -33,5 +33,5 @@ class GeneralLedgerEntry(MirroredModel):
     additional_currency_credit_amount = decimal_field("additionalCurrencyCreditAmount")
 
     class Meta(MirroredModel.Meta):
-        verbose_name = "generalLedgerEntry"
-        verbose_name_plural = "generalLedgerEntries"
+        verbose_name = "general ledger entry"
+        verbose_name_plural = "general ledger entries"

@@ -1,7 +1,7 @@
 """Mirrored inventory: items with their variants, and locations (BC API v2.0, API-FACTS §7.3).
 
-Columns are BC's fields in JSON order, snake_case; the verbose name of each column is BC's own
-field name, which is also the key in ``raw``."""
+Columns are BC's fields in JSON order, snake_case; each column's ``bc_name`` (and help text) is BC's own
+field name, which is also the key in ``raw``; its verbose name is the caption people read."""
 
 from __future__ import annotations
 
@@ -52,15 +52,15 @@ class ItemVariant(MirroredModel):
 
     Children of :class:`Item` (``$expand=itemVariants``)."""
 
-    parent = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="variants")
+    parent = models.ForeignKey(Item, verbose_name="item", on_delete=models.CASCADE, related_name="variants")
     item_id = guid_field("itemId")
     item_number = text_field("itemNumber")
     code = text_field("code")
     description = text_field("description")
 
     class Meta(MirroredModel.Meta):
-        verbose_name = "itemVariant"
-        verbose_name_plural = "itemVariants"
+        verbose_name = "item variant"
+        verbose_name_plural = "item variants"
 
 
 class Location(MirroredModel):

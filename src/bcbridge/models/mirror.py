@@ -13,6 +13,7 @@ manager ``objects`` hides soft-deleted rows (so ``invoice.lines.all()`` is what 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.db import models
@@ -35,42 +36,81 @@ __all__ = [
 ]
 
 
-# Column factories for BC's JSON types (API-FACTS §7.2); the verbose name is BC's field name.
+#: Words shown in capitals, and BC's own captions for a few fields (BC's pages say "No.").
+_ACRONYMS = {"id": "ID", "gtin": "GTIN", "vat": "VAT", "url": "URL", "irs": "IRS", "etag": "ETag"}
+_CAPTIONS = {
+    "lastModifiedDateTime": "Last modified",
+    "sequence": "Line no.",
+    "displayName2": "Display name 2",
+    "description2": "Description 2",
+    "inventory": "Inventory (quantity)",
+}
+
+
+def human_name(bc_name: str) -> str:
+    """The column caption of BC's JSON field ``bc_name``: ``displayName`` -> ``Display name``,
+    ``unitPrice`` -> ``Unit price``, ``externalDocumentNumber`` -> ``External document no.``
+    (BC's captions abbreviate "Number" to "No."), ``taxAreaId`` -> ``Tax area ID``."""
+    if bc_name in _CAPTIONS:
+        return _CAPTIONS[bc_name]
+    words = re.findall(r"[a-z]+|[A-Z][a-z]*|\d+", bc_name) or [bc_name]
+    out = []
+    for word in words:
+        lower = word.lower()
+        out.append(_ACRONYMS.get(lower) or ("no." if lower == "number" else lower))
+    text = " ".join(out)  # addressLine1 -> "address line 1"
+    return text[0].upper() + text[1:]
+
+
+def _bc(field: Any, bc_name: str) -> Any:
+    """Remember BC's JSON name on the field (:mod:`bcbridge.sync.registry` maps by it)."""
+    field.bc_name = bc_name
+    return field
+
+
+def _options(bc_name: str) -> dict[str, Any]:
+    return {"verbose_name": human_name(bc_name), "help_text": f"BC field {bc_name}"}
+
+
+# Column factories for BC's JSON types (API-FACTS §7.2). The verbose name is a caption for
+# people (:func:`human_name`); BC's field name is ``field.bc_name`` and the help text.
 # Strings are unbounded text: BC's Code/Text lengths vary by field and a too-short column
 # would make a sync fail on PostgreSQL. Decimals keep 10 places (BC rounds to at most 5).
 def text_field(bc_name: str) -> models.TextField:  # type: ignore[type-arg]
     """``string`` and enum (``NAV.*``) fields; blank is ``""`` as in BC."""
-    return models.TextField(bc_name, blank=True, default="")
+    return _bc(models.TextField(blank=True, default="", **_options(bc_name)), bc_name)  # type: ignore[no-any-return]
 
 
 def guid_field(bc_name: str) -> models.UUIDField:  # type: ignore[type-arg]
     """``GUID`` fields (the blank GUID is stored as is)."""
-    return models.UUIDField(bc_name, null=True, blank=True)
+    return _bc(models.UUIDField(null=True, blank=True, **_options(bc_name)), bc_name)  # type: ignore[no-any-return]
 
 
 def decimal_field(bc_name: str) -> models.DecimalField:  # type: ignore[type-arg]
-    return models.DecimalField(bc_name, max_digits=38, decimal_places=10, null=True, blank=True)
+    return _bc(  # type: ignore[no-any-return]
+        models.DecimalField(max_digits=38, decimal_places=10, null=True, blank=True, **_options(bc_name)), bc_name
+    )
 
 
 def integer_field(bc_name: str) -> models.IntegerField:  # type: ignore[type-arg]
-    return models.IntegerField(bc_name, null=True, blank=True)
+    return _bc(models.IntegerField(null=True, blank=True, **_options(bc_name)), bc_name)  # type: ignore[no-any-return]
 
 
 def int64_field(bc_name: str) -> models.BigIntegerField:  # type: ignore[type-arg]
-    return models.BigIntegerField(bc_name, null=True, blank=True)
+    return _bc(models.BigIntegerField(null=True, blank=True, **_options(bc_name)), bc_name)  # type: ignore[no-any-return]
 
 
 def boolean_field(bc_name: str) -> models.BooleanField:  # type: ignore[type-arg]
-    return models.BooleanField(bc_name, null=True, blank=True)
+    return _bc(models.BooleanField(null=True, blank=True, **_options(bc_name)), bc_name)  # type: ignore[no-any-return]
 
 
 def date_field(bc_name: str) -> models.DateField:  # type: ignore[type-arg]
     """``date`` fields; BC's blank date ``0001-01-01`` is kept as that date."""
-    return models.DateField(bc_name, null=True, blank=True)
+    return _bc(models.DateField(null=True, blank=True, **_options(bc_name)), bc_name)  # type: ignore[no-any-return]
 
 
 def datetime_field(bc_name: str) -> models.DateTimeField:  # type: ignore[type-arg]
-    return models.DateTimeField(bc_name, null=True, blank=True)
+    return _bc(models.DateTimeField(null=True, blank=True, **_options(bc_name)), bc_name)  # type: ignore[no-any-return]
 
 
 class LiveManager(models.Manager):  # type: ignore[type-arg]
@@ -92,14 +132,16 @@ class MirrorFields(models.Model):
     # company, and every index costs time on each bulk write of a page
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+", db_index=False)
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+", db_index=False)
-    etag = models.CharField("@odata.etag", max_length=255, blank=True)
-    last_modified_date_time = models.DateTimeField("lastModifiedDateTime", null=True, blank=True, db_index=True)
+    etag = models.CharField("ETag", max_length=255, blank=True, help_text="BC's @odata.etag")
+    last_modified_date_time = models.DateTimeField(
+        "Last modified", null=True, blank=True, db_index=True, help_text="BC field lastModifiedDateTime (UTC)"
+    )
     raw = models.JSONField("raw payload", default=dict, blank=True)
-    first_synced_at = models.DateTimeField(null=True, blank=True)
-    synced_at = models.DateTimeField(null=True, blank=True)
-    seen_at = models.DateTimeField(null=True, blank=True)
-    deleted = models.BooleanField(default=False, help_text="BC no longer has this record.")
-    deleted_at = models.DateTimeField(null=True, blank=True)
+    first_synced_at = models.DateTimeField("first synced", null=True, blank=True)
+    synced_at = models.DateTimeField("last written", null=True, blank=True)
+    seen_at = models.DateTimeField("last seen in BC", null=True, blank=True)
+    deleted = models.BooleanField("deleted in BC", default=False, help_text="Ticked when BC no longer has this record.")
+    deleted_at = models.DateTimeField("deleted at", null=True, blank=True)
 
     objects = LiveManager()
     all_objects = models.Manager()  # noqa: DJ012 (a manager, not a field)
@@ -116,7 +158,7 @@ class MirroredModel(MirrorFields):
     (lines, variants) add ``parent = ForeignKey(<header model>, related_name=...)``.
     """
 
-    bc_id = models.UUIDField("BC id", help_text="BC's id (the record's systemId, or the document Id).")
+    bc_id = models.UUIDField("BC ID", help_text="BC's id (the record's systemId, or the document Id).")
 
     class Meta:
         abstract = True
@@ -144,12 +186,15 @@ class MirrorRecord(MirrorFields):
     """
 
     api = models.CharField("API route", max_length=200, blank=True)
-    entity_set = models.CharField(max_length=128, db_index=True)
-    key = models.CharField(max_length=255)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    entity_set = models.CharField("entity set", max_length=128, db_index=True)
+    key = models.CharField("BC key", max_length=255)
+    parent = models.ForeignKey(
+        "self", verbose_name="parent record", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
 
     class Meta:
-        verbose_name = "mirrored record (generic)"
+        verbose_name = "other mirrored record"
+        verbose_name_plural = "other mirrored records (any entity set, custom API, web service)"
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "company", "api", "entity_set", "key"],

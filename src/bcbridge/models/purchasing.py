@@ -1,8 +1,8 @@
 """Mirrored purchasing: vendors and purchase invoices with their lines (BC API v2.0,
 API-FACTS §7.3).
 
-Columns are BC's fields in JSON order, snake_case; the verbose name of each column is BC's own
-field name, which is also the key in ``raw``."""
+Columns are BC's fields in JSON order, snake_case; each column's ``bc_name`` (and help text) is BC's own
+field name, which is also the key in ``raw``; its verbose name is the caption people read."""
 
 from __future__ import annotations
 
@@ -101,8 +101,8 @@ class PurchaseInvoice(MirroredModel):
     status = text_field("status")
 
     class Meta(MirroredModel.Meta):
-        verbose_name = "purchaseInvoice"
-        verbose_name_plural = "purchaseInvoices"
+        verbose_name = "purchase invoice"
+        verbose_name_plural = "purchase invoices"
 
 
 class PurchaseInvoiceLine(MirroredModel):
@@ -110,7 +110,9 @@ class PurchaseInvoiceLine(MirroredModel):
 
     Children of :class:`PurchaseInvoice` (``$expand=purchaseInvoiceLines``)."""
 
-    parent = models.ForeignKey(PurchaseInvoice, on_delete=models.CASCADE, related_name="lines")
+    parent = models.ForeignKey(
+        PurchaseInvoice, verbose_name="purchase invoice", on_delete=models.CASCADE, related_name="lines"
+    )
     document_id = guid_field("documentId")
     sequence = integer_field("sequence")
     item_id = guid_field("itemId")
@@ -140,5 +142,5 @@ class PurchaseInvoiceLine(MirroredModel):
     location_id = guid_field("locationId")
 
     class Meta(MirroredModel.Meta):
-        verbose_name = "purchaseInvoiceLine"
-        verbose_name_plural = "purchaseInvoiceLines"
+        verbose_name = "purchase invoice line"
+        verbose_name_plural = "purchase invoice lines"

@@ -1,8 +1,8 @@
 """Mirrored sales: customers, and sales orders, invoices and shipments with their lines
 (BC API v2.0, API-FACTS §7.3). Lines are ``header.lines``; their ``sequence`` is BC's Line No.
 
-Columns are BC's fields in JSON order, snake_case; the verbose name of each column is BC's own
-field name, which is also the key in ``raw``."""
+Columns are BC's fields in JSON order, snake_case; each column's ``bc_name`` (and help text) is BC's own
+field name, which is also the key in ``raw``; its verbose name is the caption people read."""
 
 from __future__ import annotations
 
@@ -117,8 +117,8 @@ class SalesOrder(MirroredModel):
     email = text_field("email")
 
     class Meta(MirroredModel.Meta):
-        verbose_name = "salesOrder"
-        verbose_name_plural = "salesOrders"
+        verbose_name = "sales order"
+        verbose_name_plural = "sales orders"
 
 
 class SalesOrderLine(MirroredModel):
@@ -126,7 +126,7 @@ class SalesOrderLine(MirroredModel):
 
     Children of :class:`SalesOrder` (``$expand=salesOrderLines``)."""
 
-    parent = models.ForeignKey(SalesOrder, on_delete=models.CASCADE, related_name="lines")
+    parent = models.ForeignKey(SalesOrder, verbose_name="sales order", on_delete=models.CASCADE, related_name="lines")
     document_id = guid_field("documentId")
     sequence = integer_field("sequence")
     item_id = guid_field("itemId")
@@ -160,8 +160,8 @@ class SalesOrderLine(MirroredModel):
     location_id = guid_field("locationId")
 
     class Meta(MirroredModel.Meta):
-        verbose_name = "salesOrderLine"
-        verbose_name_plural = "salesOrderLines"
+        verbose_name = "sales order line"
+        verbose_name_plural = "sales order lines"
 
 
 class SalesInvoice(MirroredModel):
@@ -223,8 +223,8 @@ class SalesInvoice(MirroredModel):
     email = text_field("email")
 
     class Meta(MirroredModel.Meta):
-        verbose_name = "salesInvoice"
-        verbose_name_plural = "salesInvoices"
+        verbose_name = "sales invoice"
+        verbose_name_plural = "sales invoices"
 
 
 class SalesInvoiceLine(MirroredModel):
@@ -232,7 +232,9 @@ class SalesInvoiceLine(MirroredModel):
 
     Children of :class:`SalesInvoice` (``$expand=salesInvoiceLines``)."""
 
-    parent = models.ForeignKey(SalesInvoice, on_delete=models.CASCADE, related_name="lines")
+    parent = models.ForeignKey(
+        SalesInvoice, verbose_name="sales invoice", on_delete=models.CASCADE, related_name="lines"
+    )
     document_id = guid_field("documentId")
     sequence = integer_field("sequence")
     item_id = guid_field("itemId")
@@ -262,8 +264,8 @@ class SalesInvoiceLine(MirroredModel):
     location_id = guid_field("locationId")
 
     class Meta(MirroredModel.Meta):
-        verbose_name = "salesInvoiceLine"
-        verbose_name_plural = "salesInvoiceLines"
+        verbose_name = "sales invoice line"
+        verbose_name_plural = "sales invoice lines"
 
 
 class SalesShipment(MirroredModel):
@@ -311,8 +313,8 @@ class SalesShipment(MirroredModel):
     email = text_field("email")
 
     class Meta(MirroredModel.Meta):
-        verbose_name = "salesShipment"
-        verbose_name_plural = "salesShipments"
+        verbose_name = "sales shipment"
+        verbose_name_plural = "sales shipments"
 
 
 class SalesShipmentLine(MirroredModel):
@@ -320,7 +322,9 @@ class SalesShipmentLine(MirroredModel):
 
     Children of :class:`SalesShipment` (``$expand=salesShipmentLines``)."""
 
-    parent = models.ForeignKey(SalesShipment, on_delete=models.CASCADE, related_name="lines")
+    parent = models.ForeignKey(
+        SalesShipment, verbose_name="sales shipment", on_delete=models.CASCADE, related_name="lines"
+    )
     document_id = guid_field("documentId")
     document_no = text_field("documentNo")
     sequence = integer_field("sequence")
@@ -336,5 +340,5 @@ class SalesShipmentLine(MirroredModel):
     shipment_date = date_field("shipmentDate")
 
     class Meta(MirroredModel.Meta):
-        verbose_name = "salesShipmentLine"
-        verbose_name_plural = "salesShipmentLines"
+        verbose_name = "sales shipment line"
+        verbose_name_plural = "sales shipment lines"

@@ -136,9 +136,12 @@ CELERY_TASK_ACKS_LATE = True  # a job cut off by a crashed worker runs again (jo
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "bcbridge.redaction.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "bcbridge.redaction.RedactSecretsFilter"},
+        "cli_quiet": {"()": "bcbridge._cli_log.CliQuiet"},
+    },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact"]},
+        "console": {"class": "logging.StreamHandler", "filters": ["redact", "cli_quiet"]},
     },
     "loggers": {
         "bcbridge": {"handlers": ["console"], "level": os.environ.get("BCBRIDGE_LOG_LEVEL", "INFO")},

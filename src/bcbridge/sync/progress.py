@@ -100,9 +100,10 @@ class RichProgress:
 
 def summary_table(runs: list[SyncRun], *, title: str = "Sync summary", reconcile: bool = False) -> Table:
     """A rich table of runs: company, set, kind, status, counts, duration, error."""
-    table = Table(title=title)
+    caption = "" if reconcile else "rows = records plus their child rows (lines, variants); the bars count records"
+    table = Table(title=title, caption=caption)
     columns = ["company", "entity set", "kind", "status"]
-    columns += ["missing", "extra", "stale"] if reconcile else ["pages", "fetched", "created", "updated", "deleted"]
+    columns += ["missing", "extra", "stale"] if reconcile else ["pages", "rows read", "new", "changed", "deleted"]
     columns += ["seconds", "error"]
     for column in columns:
         table.add_column(
@@ -128,6 +129,6 @@ def summary_table(runs: list[SyncRun], *, title: str = "Sync summary", reconcile
             run.status,
             *(f"{n:,}" for n in counts),
             seconds,
-            escape(run.error[:80]),
+            escape(" ".join(run.error.split())[:300]),
         )
     return table

@@ -7,8 +7,9 @@ a set needs no code and no migration. A project adds its own typed mirror with::
     from bcbridge.sync.registry import register
     register("carBrands", CarBrand, api="contoso/cars/v1.0")
 
-Columns are derived from the model: each field's ``verbose_name`` is BC's JSON field name
-(the column factories of :mod:`bcbridge.models.mirror` set it), values are converted from
+Columns are derived from the model: each field's ``bc_name`` is BC's JSON field name (the
+column factories of :mod:`bcbridge.models.mirror` set it; a field without one uses its
+``verbose_name``), values are converted from
 JSON by the field's type (API-FACTS §7.2: GUIDs, ``date``, ``datetime`` in UTC with ``Z``,
 decimals as JSON numbers).
 """
@@ -254,7 +255,9 @@ def _columns(model: type[models.Model]) -> tuple[Column, ...]:
         if model_field.name in _OWN:
             continue
         convert = _CONVERTERS.get(model_field.get_internal_type(), _same)
-        columns.append(Column(str(model_field.verbose_name), model_field.attname, convert))
+        columns.append(
+            Column(getattr(model_field, "bc_name", None) or str(model_field.verbose_name), model_field.attname, convert)
+        )
     return tuple(columns)
 
 

@@ -23,7 +23,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils import timezone
 
-from bcbridge.models import Company, Connection, Item, OutboxMessage, OutboxStatus, SalesInvoice
+from bcbridge.models import Company, Connection, Item, OutboxMessage, OutboxStatus, SalesInvoice, TokenStatus
 
 __all__ = ["connections", "outbox_state", "sales_over_time", "stock_levels"]
 
@@ -50,8 +50,9 @@ def connections() -> list[dict[str, Any]]:
     """Every connection with its token status and selected companies (a handful of rows).
 
     Returns:
-        ``[{"id", "name", "enabled", "token_status", "token_expires_at", "companies",
-        "selected_companies"}]`` ordered by name.
+        ``[{"id", "name", "enabled", "token_status", "token_label", "token_expires_at",
+        "companies", "selected_companies"}]`` ordered by name; ``token_label`` is the status
+        in words ("Not authorized"), ``token_status`` its code.
     """
     rows = Connection.objects.order_by("name").annotate(
         n_companies=Count("companies", filter=Q(companies__present=True)),
@@ -63,6 +64,7 @@ def connections() -> list[dict[str, Any]]:
             "name": c.name,
             "enabled": c.enabled,
             "token_status": c.current_token_status(),
+            "token_label": TokenStatus(c.current_token_status()).label,
             "token_expires_at": c.token_expires_at,
             "companies": c.n_companies,
             "selected_companies": c.n_selected,

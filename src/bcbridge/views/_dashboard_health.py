@@ -99,12 +99,19 @@ def sync_health(
     }
 
 
+def _run_label(run: SyncRun) -> str:
+    """``"Full sync succeeded"``, ``"Reconcile failed"``: the run in words, never codes."""
+    kind = SyncRun.Kind(run.kind).label + ("" if run.kind == SyncRun.Kind.RECONCILE else " sync")
+    return f"{kind} {SyncRun.Status(run.status).label.split(' (')[0].lower()}"
+
+
 def _run(run: SyncRun | None) -> dict[str, Any] | None:
     if run is None:
         return None
     return {
         "kind": run.kind,
         "status": run.status,
+        "label": _run_label(run),
         "started_at": run.started_at,
         "fetched": run.fetched,
         "created": run.created,
@@ -178,6 +185,7 @@ def webhook_health(
             "api": s.api,
             "entity_set": s.entity_set,
             "status": s.status,
+            "status_label": SubscriptionStatus(s.status).label.split(" (")[0],
             "expiration_date_time": s.expiration_date_time,
             "expires_in": (s.expiration_date_time - now).total_seconds() if s.expiration_date_time else None,
             "last_notification_at": s.last_notification_at,

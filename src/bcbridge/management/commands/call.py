@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bcbridge.entities import BC
 from bcbridge.exceptions import BCBridgeError
-from bcbridge.models import Connection
+from bcbridge.management._options import the_connection
 
 
 class Command(BaseCommand):
@@ -24,12 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="A URL placeholder value.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        name = options["connection"]
-        if name is None:
-            names = list(Connection.objects.values_list("name", flat=True)[:2])
-            if len(names) != 1:
-                raise CommandError("Pass --connection NAME (there is not exactly one connection).")
-            name = names[0]
+        name = the_connection(options["connection"]).name
         try:
             payload = json.loads(options["data"]) if options["data"] else None
         except json.JSONDecodeError as exc:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bcbridge.demo import DEMO_PASSWORD, DEMO_USER, MainJob
+from bcbridge.management._database import database_description
 
 
 class Command(BaseCommand):
@@ -41,7 +42,7 @@ class Command(BaseCommand):
         try:
             with console.status("running the main job (sync, webhooks, push, reconcile)..."):
                 job.run()
-            self._report(console, job)
+            self._report(console, job, serving=not options["once"])
             if options["once"]:
                 if not job.ok:
                     raise CommandError("the demo failed: see the steps above")
@@ -50,7 +51,7 @@ class Command(BaseCommand):
         finally:
             job.stop()
 
-    def _report(self, console: Console, job: MainJob) -> None:
+    def _report(self, console: Console, job: MainJob, *, serving: bool) -> None:
         steps = Table(title="bcbridge main job")
         for column in ("step", "result", "detail"):
             steps.add_column(column)
@@ -58,13 +59,20 @@ class Command(BaseCommand):
             steps.add_row(step.name, "[green]ok[/green]" if step.ok else "[red]failed[/red]", step.detail)
         console.print(steps)
         if job.company is not None:
-            totals = Table(title=f"Summary ({job.company.name})")
+            totals = Table(title=f"At the end ({job.company.name})")
             totals.add_column("what")
             totals.add_column("count", justify="right")
             for what, count in job.summary():
                 totals.add_row(what, str(count))
             console.print(totals)
-        if job.site is not None and job.emulator_server is not None:
+        number = _an_item_number(job)
+        console.print(f"data       {database_description()}", markup=False)
+        example = f", `bcbridge sync --connection demo items --number {number}`" if serving else ""
+        console.print(
+            f"           the CLI reads the same data from this folder: `bcbridge connections`{example}",
+            markup=False,
+        )
+        if serving and job.site is not None and job.emulator_server is not None:
             console.print(f"admin      {job.site.url}/admin/   (login {DEMO_USER} / {DEMO_PASSWORD})")
             console.print(f"dashboard  {job.site.url}/bcbridge/dashboard/")
             console.print(
@@ -85,7 +93,8 @@ class Command(BaseCommand):
         def activity() -> None:
             round_no = 1
             while not stop.wait(20):
-                simulate(job.emulator, str(job.company.bc_id), seed=round_no)  # type: ignore[arg-type, union-attr]
+                # a new seed each round: new item names, other prices and customers
+                simulate(job.emulator, str(job.company.bc_id), seed=1000 + round_no)  # type: ignore[arg-type, union-attr]
                 round_no += 1
 
         threading.Thread(target=activity, name="bcbridge-demo-activity", daemon=True).start()
@@ -97,3 +106,13 @@ class Command(BaseCommand):
             pass
         finally:
             stop.set()
+
+
+def _an_item_number(job: MainJob) -> str:
+    """A real item number of the demo company, for the example command."""
+    from bcbridge.models import Item
+
+    if job.company is None:
+        return "1000"
+    number = Item.objects.filter(company=job.company).order_by("number").values_list("number", flat=True).first()
+    return number or "1000"

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.console import Console
 from rich.table import Table
 
-from bcbridge.models import Connection
+from bcbridge.management._options import connection_named
 from bcbridge.push import drain, outbox_counts
 
 
@@ -25,13 +25,20 @@ class Command(BaseCommand):
         parser.add_argument("--connection", help="Only this connection's messages.")
         parser.add_argument("--batch", action="store_true", help="Send writes in $batch requests (up to 100 each).")
         parser.add_argument("--limit", type=int, default=1000, help="Messages claimed per round (default 1000).")
+        parser.add_argument(
+            "--message",
+            type=int,
+            metavar="ID",
+            help="Send this one message again now (a sent update is re-sent as a copy; a sent create is refused).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        connection = None
-        if options["connection"]:
-            connection = Connection.objects.filter(name=options["connection"]).first()
-            if connection is None:
-                raise CommandError(f"No connection named {options['connection']!r}.")
+        if options["message"] is not None:
+            self._one(options["message"])
+            return
+        connection = connection_named(options["connection"])
+        if options["limit"] < 1:
+            raise CommandError(f"--limit must be 1 or more (got {options['limit']}).")
         result = drain(connection=connection, batch=options["batch"], limit=options["limit"])
         console = Console(file=self.stdout, width=120)
         table = Table(title="bcbridge push")
@@ -45,3 +52,15 @@ class Command(BaseCommand):
             console.print(f"  {line}", markup=False)
         if result.parked:
             raise SystemExit(1)
+
+    def _one(self, pk: int) -> None:
+        from bcbridge.models import OutboxMessage
+        from bcbridge.push.resend import send_again
+
+        message = OutboxMessage.objects.select_related("connection").filter(pk=pk).first()
+        if message is None:
+            raise CommandError(f"No outbox message #{pk} (admin: Outbox messages lists them).")
+        result = send_again(message)
+        if result.outcome in ("refused", "parked"):
+            raise CommandError(str(result))
+        self.stdout.write(str(result))

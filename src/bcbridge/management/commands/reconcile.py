@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 
-from bcbridge.management._options import connection_named
+from bcbridge.management._options import check_entity_sets, connection_named, intermixed
 from bcbridge.models import SyncRun
 from bcbridge.sync.progress import RichProgress, summary_table
 from bcbridge.sync.reconcile import reconcile
@@ -24,6 +24,9 @@ class Command(BaseCommand):
         "longer has and fetch what is missing or stale. Exit 1 when anything differed."
     )
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
+        return intermixed(super().create_parser(prog_name, subcommand, **kwargs))
+
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("entity_sets", nargs="*", metavar="ENTITY_SET")
         parser.add_argument("--connection", help="Only this connection (default: every enabled one).")
@@ -31,6 +34,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         connection = connection_named(options["connection"])
+        check_entity_sets(connection, options["entity_sets"])
         console = Console(file=self.stdout, width=140)
         with RichProgress(file=self.stdout) as progress:
             report = reconcile(connection, options["entity_sets"] or None, fix=not options["check"], progress=progress)

@@ -18,12 +18,16 @@ from rich.console import Console
 from rich.table import Table
 
 from bcbridge.exceptions import BCBridgeError
+from bcbridge.management._options import connection_named, intermixed
 from bcbridge.models import Connection, WebhookSubscription
 from bcbridge.sync.webhooks import WebhookReport, enable, maintain, unsubscribe
 
 
 class Command(BaseCommand):
     help = "Manage BC webhook subscriptions: subscribe, renew, list, unsubscribe."
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
+        return intermixed(super().create_parser(prog_name, subcommand, **kwargs))
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("action", choices=["subscribe", "renew", "list", "unsubscribe"])
@@ -35,9 +39,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         connections = Connection.objects.all()
         if options["connection"]:
-            connections = connections.filter(name=options["connection"])
-            if not connections:
-                raise CommandError(f"No connection named {options['connection']!r}.")
+            connections = connections.filter(pk=connection_named(options["connection"]).pk)  # type: ignore[union-attr]
         console = Console(file=self.stdout, width=160)  # type: ignore[arg-type]
         action, names = options["action"], options["entity_sets"]
         if action == "list":
@@ -51,8 +53,12 @@ class Command(BaseCommand):
                 else:
                     if names:
                         enable(connection, names)
-                    report = maintain(connection, notification_url_base=options["notification_url_base"],
-                                      renew=action == "renew", force_renew=options["force"])
+                    report = maintain(
+                        connection,
+                        notification_url_base=options["notification_url_base"],
+                        renew=action == "renew",
+                        force_renew=options["force"],
+                    )
             except BCBridgeError as exc:
                 raise CommandError(f"{connection.name}: {exc}") from exc
             console.print(_report_table(connection, report))
@@ -74,12 +80,28 @@ def _report_table(connection: Connection, report: WebhookReport) -> Table:
 
 def _subscriptions_table(subs: Any) -> Table:
     table = Table(title="webhook subscriptions")
-    for column in ("connection", "company", "entity set", "status", "subscriptionId", "expires (UTC)",
-                   "last notification", "error"):
+    for column in (
+        "connection",
+        "company",
+        "entity set",
+        "status",
+        "subscriptionId",
+        "expires (UTC)",
+        "last notification",
+        "error",
+    ):
         table.add_column(column)
     for sub in subs.select_related("connection", "company"):
         expires = f"{sub.expiration_date_time:%Y-%m-%d %H:%M}" if sub.expiration_date_time else "-"
         last = f"{sub.last_notification_at:%Y-%m-%d %H:%M:%S}" if sub.last_notification_at else "-"
-        table.add_row(sub.connection.name, str(sub.company), sub.entity_set, sub.status, sub.subscription_id,
-                      expires, last, sub.last_error[:60])
+        table.add_row(
+            sub.connection.name,
+            str(sub.company),
+            sub.entity_set,
+            sub.status,
+            sub.subscription_id,
+            expires,
+            last,
+            sub.last_error[:60],
+        )
     return table
