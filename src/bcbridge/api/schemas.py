@@ -88,9 +88,8 @@ def record_schema(model: type[models.Model], with_children: bool = True) -> type
                 list[record_schema(child, False)] | None,  # type: ignore[misc]
                 Field(None, description=f"The {child._meta.verbose_name_plural} (with expand={accessor})."),
             )
-    name = f"{model._meta.verbose_name}".replace(" ", "")
     return create_model(  # type: ignore[call-overload,no-any-return]
-        name[0].upper() + name[1:],
+        model.__name__,
         __base__=Schema,
         __config__=None,
         **fields,
@@ -100,9 +99,8 @@ def record_schema(model: type[models.Model], with_children: bool = True) -> type
 @functools.cache
 def list_schema(model: type[models.Model]) -> type[Schema]:
     """``{"value": [records], "nextCursor", "nextLink"}`` of one typed mirror."""
-    name = f"{model._meta.verbose_name}".replace(" ", "")
     return create_model(  # type: ignore[call-overload,no-any-return]
-        name[0].upper() + name[1:] + "List",
+        model.__name__ + "List",
         __base__=_Page,
         value=(list[record_schema(model)], Field(description="One page of records.")),  # type: ignore[misc]
     )

@@ -85,7 +85,7 @@ def event_type(entity_set: str, instance: models.Model, created: bool) -> str:
         spec = catalog().get(entity_set) if not instance.api else None
         entity = spec.entity if spec is not None else entity_set
     else:
-        entity = str(type(instance)._meta.verbose_name)
+        entity = type(instance).bc_entity()  # type: ignore[attr-defined]
     return f"{entity}.{'created' if created else 'updated'}"
 
 

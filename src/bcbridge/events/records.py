@@ -167,7 +167,7 @@ def plan(model: type[models.Model]) -> Plan:
         if column.name in _OWN:
             continue
         kind = _KINDS.get(column.get_internal_type(), "string")
-        fields.append(FieldPlan(str(column.verbose_name), column.attname, kind))
+        fields.append(FieldPlan(getattr(column, "bc_name", None) or column.name, column.attname, kind))
     fields += [
         FieldPlan("lastModifiedDateTime", "last_modified_date_time", "datetime"),
         FieldPlan("@odata.etag", "etag", "string"),

@@ -173,6 +173,12 @@ class MirroredModel(MirrorFields):
                 return str(value)
         return str(self.bc_id)
 
+    @classmethod
+    def bc_entity(cls) -> str:
+        """BC's entity name of this mirror (``item``, ``itemVariant``, ``salesInvoiceLine``): the
+        class name in lowerCamelCase (docs/bc/7-entities.md lists the entity of every set)."""
+        return cls.__name__[0].lower() + cls.__name__[1:]
+
 
 class MirrorRecord(MirrorFields):
     """Any other entity set, custom API or web service: the payload as JSON, keyed by
