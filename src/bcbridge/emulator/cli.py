@@ -72,6 +72,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds an access token lives (default: %(default)s)",
     )
     parser.add_argument(
+        "--latency-ms",
+        type=_non_negative,
+        default=defaults.latency_ms,
+        help="simulated BC server time per request in ms, inside the user's 5 processing "
+        "slots (default: %(default)s; realistic values: docs/emulator-latency.md)",
+    )
+    parser.add_argument(
+        "--per-record-us",
+        type=_non_negative,
+        default=defaults.per_record_us,
+        help="simulated BC server time per record served, in microseconds (default: %(default)s)",
+    )
+    parser.add_argument(
         "--redirect-uri",
         action="append",
         default=[],
@@ -79,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="registered redirect URI (repeatable; none registered accepts any http(s) URI)",
     )
     return parser
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -105,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale=args.scale,
         access_token_lifetime=args.access_token_lifetime,
         redirect_uris=tuple(args.redirect_uris),
+        latency_ms=args.latency_ms,
+        per_record_us=args.per_record_us,
     )
     emulator = Emulator(config)
     signal.signal(signal.SIGTERM, _stop)

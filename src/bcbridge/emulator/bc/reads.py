@@ -216,10 +216,15 @@ def _collection(bc: BusinessCentral, request: Request, target: Target,
             expand(bc, company_id, es, entity, options)
         values.append(odata.project(entity, options.select, keep))
     body["value"] = values
+    records = len(values)
+    for name in (e.name for e in options.expand):
+        records += sum(len(v.get(name) or ()) for v in values if isinstance(v.get(name), list))
     if page.next_token:
         body["@odata.nextLink"] = _next_link(bc, request, page.next_token)
     headers = {"Preference-Applied": applied} if applied else None
-    return json_response(body, headers=headers)
+    response = json_response(body, headers=headers)
+    response.bc_records = records  # type: ignore[attr-defined]  # the guard's server time
+    return response
 
 
 def _generated_candidates(bc: BusinessCentral, target: Target, es: EntitySet,
