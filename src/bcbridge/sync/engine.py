@@ -17,6 +17,13 @@ A line change is a change of its document (BC bumps the header's ETag and
 ``lastModifiedDateTime``, API-FACTS §4), so pulling headers with ``$expand`` of their lines
 keeps lines current; each parent's children are replaced as a whole.
 
+A pull that still has at least :data:`PARTITION_MIN_PAGES` pages after its first (a first
+load, or an incremental pull after a long pause or a crash) reads the rest in
+``lastModifiedDateTime`` ranges with up to ``streams`` parallel streams, written as they
+arrive; the watermark then moves only up to the lowest range not yet finished
+(:mod:`bcbridge.sync.partition`), and a final pass from the watermark picks up what changed
+while the ranges were read.
+
 A full sync (the first one, ``full=True`` or a set without a change-tracking field) lists
 the whole set and, when it completes without an extra ``$filter``, soft-deletes the rows BC
 did not list. Deletes between full syncs are found by :mod:`bcbridge.sync.reconcile`.
@@ -24,8 +31,10 @@ did not list. Deletes between full syncs are found by :mod:`bcbridge.sync.reconc
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +52,7 @@ from bcbridge.signals import sync_finished
 from bcbridge.sync import _state
 from bcbridge.sync._prefetch import prefetch_possible, prefetched
 from bcbridge.sync._upsert import PageResult, soft_delete, write_page
+from bcbridge.sync.partition import Range, Watermark, fetch_ranges, plan_ranges
 from bcbridge.sync.progress import NullProgress, Progress
 from bcbridge.sync.registry import DEFAULT_SETS, WEB_SERVICE, Mirror, mirror_for, web_service_mirror
 
@@ -59,6 +69,14 @@ __all__ = [
 ]
 
 logger = logging.getLogger("bcbridge.sync")
+
+#: Streams of a large pull (BC processes 5 requests of a user at once, API-FACTS §5); never
+#: more than the connection's ``RATE_LIMIT_CONCURRENCY``.
+DEFAULT_STREAMS = 5
+
+#: A pull is read in parallel ranges when, after its first page, at least this many pages
+#: remain; smaller pulls (most incremental ones) stay one stream.
+PARTITION_MIN_PAGES = 3
 
 
 def api_kwargs(api: str) -> dict[str, str]:
@@ -136,6 +154,7 @@ def sync_entity_set(
     page_size: int | None = None,
     progress: Progress | None = None,
     worker: str | None = None,
+    streams: int | None = None,
 ) -> SyncRun:
     """Bring one entity set of one company up to date.
 
@@ -150,6 +169,10 @@ def sync_entity_set(
         page_size: Records per page (default ``SYNC_PAGE_SIZE``).
         progress: Reporter (default: none).
         worker: Lock holder id (default: a new one).
+        streams: Most parallel range streams for a large pull (default
+            :data:`DEFAULT_STREAMS`; capped by ``RATE_LIMIT_CONCURRENCY``; 1 = one stream).
+            A pull with fewer than :data:`PARTITION_MIN_PAGES` pages after its first stays
+            one stream (see :mod:`bcbridge.sync.partition`).
 
     Returns:
         The :class:`~bcbridge.models.SyncRun`: ``succeeded``; ``skipped`` when another
@@ -182,7 +205,8 @@ def sync_entity_set(
         until = f"{state.locked_until:%H:%M:%S}" if state.locked_until else "?"
         return _finish(run, SyncRun.Status.SKIPPED, f"locked by {state.locked_by} until {until} UTC")
     try:
-        _pull(bc, company, mirror, state, run, expand, filter, page_size, progress, worker, incremental)
+        budget = max(1, min(streams or DEFAULT_STREAMS, get_settings().RATE_LIMIT_CONCURRENCY))
+        _pull(bc, company, mirror, state, run, expand, filter, page_size, progress, worker, incremental, budget)
     except Exception as exc:
         logger.warning("sync of %s of %s failed: %s", entity_set, company, exc, exc_info=True)
         _state.release(state, worker, last_error=f"{type(exc).__name__}: {exc}"[:2000])
@@ -216,6 +240,7 @@ def _pull(
     progress: Progress,
     worker: str,
     incremental: bool,
+    streams: int = 1,
 ) -> None:
     settings = get_settings()
     modified = mirror.modified_field
@@ -230,17 +255,63 @@ def _pull(
     if expand:
         query = query.expand(*expand)
     url = _set_url(bc, company, mirror)
+    size = page_size or settings.SYNC_PAGE_SIZE
     progress.started(run, _count(bc, url, query) if progress.wants_total else None)
-    pages = iter_pages(bc.client, url, query, page_size or settings.SYNC_PAGE_SIZE)
-    for page in prefetched(pages, prefetch_possible()):
-        records = page.get("value") or []
-        now = timezone.now()
+    parallel = streams > 1 and bool(modified) and mirror.api != WEB_SERVICE and prefetch_possible()
+    pages = prefetched(iter_pages(bc.client, url, query, size), prefetch_possible())
+    try:
+        for page in pages:
+            _store(mirror, company, state, run, worker, page, expand, progress)
+            if parallel and page.get("@odata.nextLink") and run.pages == 1:
+                # more than one page: large enough to read the rest in parallel?
+                plan = _rest(bc, url, query, mirror, state, page, size, streams, expand)
+                if plan is not None:
+                    pages.close()
+                    _pull_ranges(bc, company, mirror, state, run, worker, url, plan, expand, streams, progress)
+                    _catch_up(bc, company, mirror, state, run, worker, url, query, expand, size, progress)
+                    break
+    finally:
+        pages.close()
+    if run.kind == SyncRun.Kind.FULL and not filter:
+        # a complete listing: rows BC did not list (not stamped since the run began) are gone
         with transaction.atomic():
-            result = write_page(mirror, company, records, now=now, children=expand)
-            watermark = state.watermark
-            if result.max_modified is not None and (watermark is None or result.max_modified > watermark):
-                watermark = result.max_modified
-            _state.renew(state, worker, watermark=watermark)
+            gone = list(
+                mirror.model.objects.filter(**mirror.scope(company))  # type: ignore[attr-defined]
+                .filter(Q(seen_at__lt=run.started_at) | Q(seen_at__isnull=True))
+                .values_list("pk", flat=True)
+            )
+            run.deleted += soft_delete(mirror, company, gone, timezone.now())
+
+
+def _store(
+    mirror: Mirror,
+    company: Company,
+    state: SyncState,
+    run: SyncRun,
+    worker: str,
+    page: dict[str, Any],
+    expand: tuple[str, ...],
+    progress: Progress,
+    watermark_of: Callable[[PageResult], datetime | None] | None = None,
+) -> PageResult:
+    """Write one page, its counts and the new watermark in one transaction.
+
+    ``watermark_of(result)`` gives the watermark after this page (the partitioned pull's
+    rule); by default it is the greatest ``lastModifiedDateTime`` stored so far, which is
+    right for pages read in that order by one stream. The watermark never moves backwards.
+    """
+    records = page.get("value") or []
+    now = timezone.now()
+    with transaction.atomic():
+        # the page's created/updated/deleted records are known here, inside the transaction
+        # the mirror change commits in (hook point for rows written with the change)
+        result = write_page(mirror, company, records, now=now, children=expand)
+        watermark = state.watermark
+        candidate = watermark_of(result) if watermark_of is not None else result.max_modified
+        if candidate is not None and (watermark is None or candidate > watermark):
+            watermark = candidate
+        # the per-page lease renewal: the lock holder proves it is alive with every page
+        _state.renew(state, worker, watermark=watermark)
         run.pages += 1
         _add(run, result)
         SyncRun.objects.filter(pk=run.pk).update(
@@ -251,16 +322,105 @@ def _pull(
             unchanged=run.unchanged,
             deleted=run.deleted,
         )
-        progress.page(run, len(records))
-    if run.kind == SyncRun.Kind.FULL and not filter:
-        # a complete listing: rows BC did not list (not stamped since the run began) are gone
-        with transaction.atomic():
-            gone = list(
-                mirror.model.objects.filter(**mirror.scope(company))  # type: ignore[attr-defined]
-                .filter(Q(seen_at__lt=run.started_at) | Q(seen_at__isnull=True))
-                .values_list("pk", flat=True)
-            )
-            run.deleted += soft_delete(mirror, company, gone, timezone.now())
+    progress.page(run, len(records))
+    return result
+
+
+def _rest(
+    bc: BC,
+    url: str,
+    query: Query,
+    mirror: Mirror,
+    state: SyncState,
+    first: dict[str, Any],
+    size: int,
+    streams: int,
+    expand: tuple[str, ...],
+) -> tuple[Query, list[Range], int] | None:
+    """After the first page: ``(query of the rest, its ranges, records per page)`` when the
+    rest holds at least ``PARTITION_MIN_PAGES`` more pages, else ``None`` (the single stream
+    goes on).
+
+    The rest is everything from the first page's last timestamp on (``ge``: records sharing
+    that timestamp may sit on the next page; reading them twice is harmless)."""
+    modified = mirror.modified_field
+    if not modified or state.watermark is None:
+        return None
+    rest = query.filter(F(modified) >= state.watermark)
+    total = _count(bc, url, rest)
+    if total is None or total < PARTITION_MIN_PAGES * size:
+        return None
+    values = first.get("value") or []
+    headers = len(values) or 1
+    records = headers + sum(len(record.get(nav) or ()) for record in values for nav in expand)
+    # pages of the rest sized by records, children included (an invoice page of 5,000
+    # headers is ~20,000 records), so the streams' pages are alike whatever the set
+    per_page = max(1, round(size * headers / records))
+    filters = dataclasses.replace(Query(), filters=rest.filters)
+    ranges = plan_ranges(bc.client, url, filters, modified, total=total, streams=streams, page_size=per_page)
+    if len(ranges) < 2:
+        return None
+    return rest, ranges, per_page
+
+
+def _pull_ranges(
+    bc: BC,
+    company: Company,
+    mirror: Mirror,
+    state: SyncState,
+    run: SyncRun,
+    worker: str,
+    url: str,
+    plan: tuple[Query, list[Range], int],
+    expand: tuple[str, ...],
+    streams: int,
+    progress: Progress,
+) -> None:
+    """Read the planned ranges with ``streams`` streams and write their pages as they
+    arrive; the watermark follows :class:`~bcbridge.sync.partition.Watermark`."""
+    rest, ranges, per_page = plan
+    modified = mirror.modified_field or ""
+    mark = Watermark(len(ranges), state.watermark)
+    logger.info("%s: %d ranges, %d streams, %d headers per page", mirror.entity_set, len(ranges), streams, per_page)
+    pages = fetch_ranges(bc.client, url, rest, modified, ranges, streams=streams, page_size=per_page)
+    with contextlib.closing(pages):  # an error here stops every stream at once
+        for index, page in pages:
+            if page is None:
+                mark.finished(index)
+                moved = mark.value()
+                if moved is not None and (state.watermark is None or moved > state.watermark):
+                    _state.renew(state, worker, watermark=moved)
+                continue
+
+            def watermark_of(result: PageResult, index: int = index) -> datetime | None:
+                mark.written(index, result.max_modified)
+                return mark.value()
+
+            _store(mirror, company, state, run, worker, page, expand, progress, watermark_of)
+
+
+def _catch_up(
+    bc: BC,
+    company: Company,
+    mirror: Mirror,
+    state: SyncState,
+    run: SyncRun,
+    worker: str,
+    url: str,
+    query: Query,
+    expand: tuple[str, ...],
+    size: int,
+    progress: Progress,
+) -> None:
+    """After the ranges: what changed while they were read, from the watermark on (a record
+    changed meanwhile moves past every range's end, where a finished stream no longer looks)."""
+    modified = mirror.modified_field
+    if not modified or state.watermark is None:
+        return
+    since = state.watermark - timedelta(seconds=get_settings().SYNC_OVERLAP)
+    tail = query.filter(F(modified) > since)
+    for page in iter_pages(bc.client, url, tail, size):
+        _store(mirror, company, state, run, worker, page, expand, progress)
 
 
 # -- orchestration ------------------------------------------------------------------------
@@ -353,9 +513,11 @@ def sync(
     *,
     full: bool = False,
     progress: Progress | None = None,
+    streams: int | None = None,
 ) -> SyncReport:
     """Sync the configured (or named) entity sets of the selected companies of each enabled
-    connection (or of ``connection``); the ``bcbridge sync`` command.
+    connection (or of ``connection``); the ``bcbridge sync`` command. ``streams``: see
+    :func:`sync_entity_set`.
 
     Returns:
         A :class:`SyncReport`; failures are in its runs, not raised.
@@ -373,6 +535,7 @@ def sync(
                 filter=config.filter,
                 page_size=config.page_size,
                 progress=progress,
+                streams=streams,
             )
         )
     return report
