@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from bcbridge.emulator.bc import odata
 from bcbridge.emulator.bc._expand import expand, expandable
 from bcbridge.emulator.bc._filter import equality_values, time_bounds
+from bcbridge.emulator.bc._order import datetime_of_ms
 from bcbridge.emulator.bc.schema import EntitySet, schema
 from bcbridge.emulator.errors import BCError, json_response
 
@@ -158,7 +159,8 @@ def get(bc: BusinessCentral, request: Request, target: Target, *, count_only: bo
         return Response(str(page.count), content_type="text/plain; charset=utf-8",
                         headers={"OData-Version": "4.0"})
     with _gc_paused():
-        return _collection(bc, request, target, options, source, limit, total, applied)
+        return _collection(bc, request, target, options, source, limit, total, applied,
+                           indexed=parent_key is None and not ids)
 
 
 def _single(bc: BusinessCentral, request: Request, target: Target,
@@ -198,12 +200,15 @@ def _gc_paused() -> Iterator[None]:
 
 def _collection(bc: BusinessCentral, request: Request, target: Target,
                 options: odata.QueryOptions, source: odata.RowSource, limit: int,
-                total: int | None, applied: str | None) -> Response:
+                total: int | None, applied: str | None, *, indexed: bool = False) -> Response:
     store = bc.store
     es = schema()[target.entity_set]
     company_id, name = target.company_id, target.entity_set
-    page = odata.run_query(source, options, page_size=limit, types=type_map(es), total=total,
-                           fetch=lambda ordinal: store.record_at(company_id, name, ordinal))
+    types = type_map(es)
+    order_index, seek = _order_index(bc, target, es, options, types) if indexed else (None, None)
+    page = odata.run_query(source, options, page_size=limit, types=types, total=total,
+                           fetch=lambda ordinal: store.record_at(company_id, name, ordinal),
+                           order_index=order_index, seek=seek)
     body: dict = {"@odata.context": _context(bc, request, target, options.select)}
     if page.count is not None:
         body["@odata.count"] = page.count
@@ -225,6 +230,41 @@ def _collection(bc: BusinessCentral, request: Request, target: Target,
     response = json_response(body, headers=headers)
     response.bc_records = records  # type: ignore[attr-defined]  # the guard's server time
     return response
+
+
+def _order_index(bc: BusinessCentral, target: Target, es: EntitySet,
+                 options: odata.QueryOptions, types: dict) -> tuple:
+    """``(order_index, seek)`` for :func:`odata.run_query`: the store's sorted key index of
+    the set (generated timestamps keyed without building records), and the bounds a
+    ``lastModifiedDateTime`` filter puts on an ascending first ``$orderby`` field."""
+    if not options.orderby:
+        return None, None
+    store, company_id, name = bc.store, target.company_id, target.entity_set
+    base = store.state(company_id, name).base
+    fast = None
+    if len(options.orderby) == 1 and options.orderby[0][0] == es.modified_field and \
+            base.modified_ms is not None and types.get(es.modified_field) == "datetime":
+        key = odata._sort_key(options.orderby, types)
+        stamp = base.modified_ms
+
+        def fast(ordinal: int) -> tuple:
+            return key([datetime_of_ms(stamp(ordinal))], ordinal)
+
+    def order_index(orderby: tuple, key_of: Callable) -> list:
+        return store.order_index(company_id, name, orderby, key_of, fast)
+
+    seek = None
+    field = options.orderby[0][0]
+    if types.get(field) == "datetime" and options.filter_node is not None:
+        low = high = None
+        for op, value in time_bounds(options.filter_node, field):
+            moment = datetime_of_ms(round(value))
+            if op in ("gt", "ge", "eq") and (low is None or moment > low):
+                low = moment
+            if op in ("lt", "le", "eq") and (high is None or moment < high):
+                high = moment
+        seek = (low, high)
+    return order_index, seek
 
 
 def _generated_candidates(bc: BusinessCentral, target: Target, es: EntitySet,
