@@ -94,7 +94,7 @@ def test_keys_of_generated_timestamps_equal_the_keys_of_built_records() -> None:
     def key_of(record: dict, ordinal: int) -> tuple:
         return key([odata._coerce(record.get("lastModifiedDateTime"), "datetime")], ordinal)
 
-    for entity_set in ("items", "salesInvoices", "customers"):
+    for entity_set in ("items", "salesInvoices", "customers", "generalLedgerEntries"):
         built = store.order_index(cid, entity_set, orderby, key_of)
         base = store.state(cid, entity_set).base
         if base.modified_ms is None:
@@ -105,3 +105,22 @@ def test_keys_of_generated_timestamps_equal_the_keys_of_built_records() -> None:
         fast = fresh.order_index(cid, entity_set, orderby, key_of,
                                  lambda o, ms=base.modified_ms: key([datetime_of_ms(ms(o))], o))
         assert fast == built and len(built) == store.count(cid, entity_set)
+
+
+def test_count_of_a_timestamp_range_matches_the_records_listed() -> None:
+    emulator = make_emulator()
+    with client(emulator) as http:
+        for entity_set in ("items", "generalLedgerEntries"):
+            url = f"{company_url(emulator)}/{entity_set}"
+            everything = pages(http, url, {}, 20_000)
+            times = sorted(stamp(r) for r in everything)
+            low, high = times[len(times) // 5], times[len(times) // 2]
+            literal = {t: f"{t:%Y-%m-%dT%H:%M:%S.%f}"[:-3] + "Z" for t in (low, high)}
+            for ops, check in (
+                (("ge", "lt"), lambda t, low=low, high=high: low <= t < high),
+                (("gt", "le"), lambda t, low=low, high=high: low < t <= high),
+            ):
+                text = f"lastModifiedDateTime {ops[0]} {literal[low]} and "
+                text += f"lastModifiedDateTime {ops[1]} {literal[high]}"
+                counted = http.get(f"{url}/$count", params={"$filter": text}).text
+                assert int(counted) == sum(1 for r in everything if check(stamp(r))) > 0
