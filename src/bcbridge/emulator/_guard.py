@@ -75,8 +75,9 @@ class Guard:
                     status = response.status_code
                     return response
                 try:
+                    began = time.monotonic()
                     response, fault = self._serve(request, kind, handler, arrived, timed=True)
-                    self._work(response)
+                    self._work(response, time.monotonic() - began)
                 finally:
                     self.limiter.release(user)
             else:
@@ -136,11 +137,14 @@ class Guard:
             response = self._timeout(arrived, started) or response
         return response, rule.fault if rule else None
 
-    def _work(self, response: Response) -> None:
-        """Hold the processing slot for the configured server time (``Limits.latency_ms``
-        plus ``per_record_us`` per record served, counted by the handler as
-        ``response.bc_records``), so concurrent requests of a user overlap as on BC."""
+    def _work(self, response: Response, spent: float) -> None:
+        """Hold the processing slot until the configured server time has passed
+        (``Limits.latency_ms`` plus ``per_record_us`` per record served, counted by the
+        handler as ``response.bc_records``), so concurrent requests of a user overlap as on
+        BC. The emulator's own work (``spent`` seconds) is part of that time."""
         seconds = self.limiter.limits.service_time(int(getattr(response, "bc_records", 0)))
+        if seconds > 0:
+            seconds = max(0.0, seconds - spent)
         if seconds > 0:
             self.work(seconds)  # simulated server work, not synchronisation
 
