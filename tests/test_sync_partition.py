@@ -187,3 +187,18 @@ def test_records_changed_during_a_parallel_full_sync_are_caught_up(bc, company, 
     row = Item.all_objects.get(company=company, bc_id=oldest["id"])
     assert row.display_name == "Changed meanwhile" and not row.deleted
     mirror_equals_bc(bc_emulator, company, "items", Item)
+
+
+@pytestmark_db
+def test_sync_command_streams_option(connection, company, bc_emulator, settings, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    settings.BCBRIDGE = {**settings.BCBRIDGE, "SYNC_PAGE_SIZE": 40}
+    call_command("sync", "--connection", connection.name, "--full", "--streams", "3", "items")
+    assert "items" in capsys.readouterr().out
+    assert range_requests(bc_emulator, "items")
+    assert limiter_state(bc_emulator)["peak_active"] <= 3
+    mirror_equals_bc(bc_emulator, company, "items", Item)
+    with pytest.raises(CommandError, match="--streams must be 1 or more"):
+        call_command("sync", "--streams", "0", "items")
