@@ -31,8 +31,6 @@ did not list. Deletes between full syncs are found by :mod:`bcbridge.sync.reconc
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,10 +47,9 @@ from bcbridge.exceptions import BCBridgeError, ConfigurationError
 from bcbridge.models import Company, Connection, SyncConfig, SyncMode, SyncRun, SyncState
 from bcbridge.odata import F, Query, iter_pages, parse_metadata
 from bcbridge.signals import sync_finished
-from bcbridge.sync import _state
+from bcbridge.sync import _parallel, _state
 from bcbridge.sync._prefetch import prefetch_possible, prefetched
 from bcbridge.sync._upsert import PageResult, soft_delete, write_page
-from bcbridge.sync.partition import Range, Watermark, fetch_ranges, plan_ranges
 from bcbridge.sync.progress import NullProgress, Progress
 from bcbridge.sync.registry import DEFAULT_SETS, WEB_SERVICE, Mirror, mirror_for, web_service_mirror
 
@@ -262,13 +259,26 @@ def _pull(
     try:
         for page in pages:
             _store(mirror, company, state, run, worker, page, expand, progress)
-            if parallel and page.get("@odata.nextLink") and run.pages == 1:
+            if parallel and modified and page.get("@odata.nextLink") and run.pages == 1:
                 # more than one page: large enough to read the rest in parallel?
-                plan = _rest(bc, url, query, mirror, state, page, size, streams, expand)
+                plan = _parallel.plan_rest(
+                    bc.client, url, query, modified, state.watermark, page, size, streams, expand, PARTITION_MIN_PAGES
+                )
                 if plan is not None:
                     pages.close()
-                    _pull_ranges(bc, company, mirror, state, run, worker, url, plan, expand, streams, progress)
-                    _catch_up(bc, company, mirror, state, run, worker, url, query, expand, size, progress)
+
+                    def store(page: dict[str, Any], watermark_of: Any = None) -> PageResult:
+                        return _store(mirror, company, state, run, worker, page, expand, progress, watermark_of)
+
+                    def renew(watermark: datetime) -> None:
+                        if state.watermark is None or watermark > state.watermark:
+                            _state.renew(state, worker, watermark=watermark)
+
+                    logger.info("%s: %d ranges, %d streams", mirror.entity_set, len(plan[1]), streams)
+                    _parallel.pull_ranges(bc.client, url, plan, modified, state.watermark, streams, store, renew)
+                    if state.watermark is not None:
+                        since = state.watermark - timedelta(seconds=settings.SYNC_OVERLAP)
+                        _parallel.catch_up(bc.client, url, query, modified, since, size, store)
                     break
     finally:
         pages.close()
@@ -324,103 +334,6 @@ def _store(
         )
     progress.page(run, len(records))
     return result
-
-
-def _rest(
-    bc: BC,
-    url: str,
-    query: Query,
-    mirror: Mirror,
-    state: SyncState,
-    first: dict[str, Any],
-    size: int,
-    streams: int,
-    expand: tuple[str, ...],
-) -> tuple[Query, list[Range], int] | None:
-    """After the first page: ``(query of the rest, its ranges, records per page)`` when the
-    rest holds at least ``PARTITION_MIN_PAGES`` more pages, else ``None`` (the single stream
-    goes on).
-
-    The rest is everything from the first page's last timestamp on (``ge``: records sharing
-    that timestamp may sit on the next page; reading them twice is harmless)."""
-    modified = mirror.modified_field
-    if not modified or state.watermark is None:
-        return None
-    rest = query.filter(F(modified) >= state.watermark)
-    total = _count(bc, url, rest)
-    if total is None or total < PARTITION_MIN_PAGES * size:
-        return None
-    values = first.get("value") or []
-    headers = len(values) or 1
-    records = headers + sum(len(record.get(nav) or ()) for record in values for nav in expand)
-    # pages of the rest sized by records, children included (an invoice page of 5,000
-    # headers is ~20,000 records), so the streams' pages are alike whatever the set
-    per_page = max(1, round(size * headers / records))
-    filters = dataclasses.replace(Query(), filters=rest.filters)
-    ranges = plan_ranges(bc.client, url, filters, modified, total=total, streams=streams, page_size=per_page)
-    if len(ranges) < 2:
-        return None
-    return rest, ranges, per_page
-
-
-def _pull_ranges(
-    bc: BC,
-    company: Company,
-    mirror: Mirror,
-    state: SyncState,
-    run: SyncRun,
-    worker: str,
-    url: str,
-    plan: tuple[Query, list[Range], int],
-    expand: tuple[str, ...],
-    streams: int,
-    progress: Progress,
-) -> None:
-    """Read the planned ranges with ``streams`` streams and write their pages as they
-    arrive; the watermark follows :class:`~bcbridge.sync.partition.Watermark`."""
-    rest, ranges, per_page = plan
-    modified = mirror.modified_field or ""
-    mark = Watermark(len(ranges), state.watermark)
-    logger.info("%s: %d ranges, %d streams, %d headers per page", mirror.entity_set, len(ranges), streams, per_page)
-    pages = fetch_ranges(bc.client, url, rest, modified, ranges, streams=streams, page_size=per_page)
-    with contextlib.closing(pages):  # an error here stops every stream at once
-        for index, page in pages:
-            if page is None:
-                mark.finished(index)
-                moved = mark.value()
-                if moved is not None and (state.watermark is None or moved > state.watermark):
-                    _state.renew(state, worker, watermark=moved)
-                continue
-
-            def watermark_of(result: PageResult, index: int = index) -> datetime | None:
-                mark.written(index, result.max_modified)
-                return mark.value()
-
-            _store(mirror, company, state, run, worker, page, expand, progress, watermark_of)
-
-
-def _catch_up(
-    bc: BC,
-    company: Company,
-    mirror: Mirror,
-    state: SyncState,
-    run: SyncRun,
-    worker: str,
-    url: str,
-    query: Query,
-    expand: tuple[str, ...],
-    size: int,
-    progress: Progress,
-) -> None:
-    """After the ranges: what changed while they were read, from the watermark on (a record
-    changed meanwhile moves past every range's end, where a finished stream no longer looks)."""
-    modified = mirror.modified_field
-    if not modified or state.watermark is None:
-        return
-    since = state.watermark - timedelta(seconds=get_settings().SYNC_OVERLAP)
-    tail = query.filter(F(modified) > since)
-    for page in iter_pages(bc.client, url, tail, size):
-        _store(mirror, company, state, run, worker, page, expand, progress)
 
 
 # -- orchestration ------------------------------------------------------------------------
