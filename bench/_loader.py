@@ -23,9 +23,7 @@ import orjson
 __all__ = ["Loader", "fetch_pages", "prefetch", "raw_fetch"]
 
 
-def fetch_pages(
-    http: httpx.Client, url: str, params: dict[str, str], page_size: int
-) -> Iterator[dict[str, Any]]:
+def fetch_pages(http: httpx.Client, url: str, params: dict[str, str], page_size: int) -> Iterator[dict[str, Any]]:
     """Pages of a collection, following ``@odata.nextLink`` (plain httpx + orjson)."""
     headers = {"Prefer": f"odata.maxpagesize={page_size}"}
     answer = http.get(url, params=params, headers=headers)
@@ -104,8 +102,7 @@ class Loader:
         statements = [
             f"DROP TABLE IF EXISTS {self.child_table}",
             f"DROP TABLE IF EXISTS {self.parent_table}",
-            f"CREATE TABLE {self.parent_table} (id uuid PRIMARY KEY, etag text, "
-            f"modified {time_type}, raw {json_type})",
+            f"CREATE TABLE {self.parent_table} (id uuid PRIMARY KEY, etag text, modified {time_type}, raw {json_type})",
             f"CREATE TABLE {self.child_table} (id uuid PRIMARY KEY, parent_id uuid, etag text, raw {json_type})",
         ]
         for sql in statements:
@@ -156,15 +153,12 @@ class Loader:
         names = ", ".join(columns)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "id")
         with self.db.cursor() as cursor:
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS"
-            )
+            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS")
             with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} "
-                f"ON CONFLICT (id) DO UPDATE SET {updates}"
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {stage} ON CONFLICT (id) DO UPDATE SET {updates}"
             )
 
     def count(self) -> int:

@@ -102,8 +102,9 @@ def test_keys_of_generated_timestamps_equal_the_keys_of_built_records() -> None:
         fresh = make_emulator().bc.store
         from bcbridge.emulator.bc._order import datetime_of_ms
 
-        fast = fresh.order_index(cid, entity_set, orderby, key_of,
-                                 lambda o, ms=base.modified_ms: key([datetime_of_ms(ms(o))], o))
+        fast = fresh.order_index(
+            cid, entity_set, orderby, key_of, lambda o, ms=base.modified_ms: key([datetime_of_ms(ms(o))], o)
+        )
         assert fast == built and len(built) == store.count(cid, entity_set)
 
 
