@@ -51,7 +51,8 @@ def plan_rest(
     min_pages: int,
 ) -> Plan | None:
     """After the first page (stored, so ``watermark`` is its last timestamp): the plan for
-    the rest when it holds at least ``min_pages`` pages of ``size`` records, else ``None``
+    the rest when it holds at least ``min_pages`` pages (of ``size`` records, children
+    included), else ``None``
     (the single stream goes on).
 
     The rest is everything from the first page's last timestamp on (``ge``: records sharing
@@ -62,12 +63,12 @@ def plan_rest(
         return None
     rest = query.filter(F(modified) >= watermark)
     total = _count(client, url, rest)
-    if total is None or total < min_pages * size:
-        return None
     values = first.get("value") or []
     headers = len(values) or 1
     records = headers + sum(len(record.get(nav) or ()) for record in values for nav in expand)
     per_page = max(1, round(size * headers / records))
+    if total is None or total < min_pages * per_page:
+        return None
     filters = dataclasses.replace(Query(), filters=rest.filters)
     ranges = plan_ranges(client, url, filters, modified, total=total, streams=streams, page_size=per_page)
     if len(ranges) < 2:

@@ -72,8 +72,9 @@ logger = logging.getLogger("bcbridge.sync")
 DEFAULT_STREAMS = 5
 
 #: A pull is read in parallel ranges when, after its first page, at least this many pages
-#: remain; smaller pulls (most incremental ones) stay one stream.
-PARTITION_MIN_PAGES = 3
+#: remain (below that, planning the ranges costs about what the streams save: a few
+#: requests' latency); smaller pulls (most incremental ones) stay one stream.
+PARTITION_MIN_PAGES = 6
 
 
 def api_kwargs(api: str) -> dict[str, str]:

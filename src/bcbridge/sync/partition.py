@@ -35,7 +35,7 @@ import logging
 import math
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -182,8 +182,8 @@ def plan_ranges(
     """
     pages = max(1, math.ceil(total / max(page_size, 1)))
     wanted = min(pages, streams * 2)
-    first = _edge(client, url, base, field, last=False)
-    final = _edge(client, url, base, field, last=True)
+    # the planning requests run side by side too: each costs BC's latency
+    first, final = _side_by_side(lambda last: _edge(client, url, base, field, last=last), [False, True], streams)
     if wanted < 2 or first is None or final is None or final - first < timedelta(milliseconds=wanted):
         return [Range(0, None, None, total)]
     bounds = _cut(first, final, wanted)
@@ -193,11 +193,13 @@ def plan_ranges(
         for _ in range(_BALANCE_ROUNDS):
             edges = [None, *bounds, None]
             heavy: list[datetime] = []
+            todo = [key for key in itertools.pairwise(edges) if key not in counts]
+            found_counts = _side_by_side(
+                lambda key: _count(client, url, Range(0, key[0], key[1]).query(base, field)), todo, streams
+            )
+            counts.update(zip(todo, found_counts, strict=True))
             for low, high in itertools.pairwise(edges):
-                key = (low, high)
-                if key not in counts:
-                    counts[key] = _count(client, url, Range(0, low, high).query(base, field))
-                found = counts[key]
+                found = counts[(low, high)]
                 if found is not None and found > 1.5 * share and found > page_size:
                     # halve it by time; its ends are the neighbouring bounds or the set's edges
                     start, stop = low or first, high or final
@@ -209,6 +211,39 @@ def plan_ranges(
         return [Range(i, low, high, counts.get((low, high))) for i, (low, high) in enumerate(itertools.pairwise(edges))]
     edges = [None, *bounds, None]
     return [Range(i, low, high) for i, (low, high) in enumerate(itertools.pairwise(edges))]
+
+
+def _side_by_side(work: Callable[[Any], Any], items: list[Any], streams: int) -> list[Any]:
+    """``[work(item) for item in items]`` with up to ``streams`` threads (requests through
+    the shared limiter); each thread closes its own database connections. Errors are
+    raised in the caller."""
+    results: list[Any] = [None] * len(items)
+    errors: list[BaseException] = []
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(items)):
+        todo.put(index)
+
+    def run() -> None:
+        try:
+            while True:
+                try:
+                    index = todo.get_nowait()
+                except queue.Empty:
+                    return
+                results[index] = work(items[index])
+        except BaseException as error:  # re-raised in the caller
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(max(1, min(streams, len(items))))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 class _Failure:
