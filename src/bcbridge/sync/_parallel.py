@@ -18,7 +18,7 @@ from typing import Any
 from bcbridge.http import BCClient
 from bcbridge.odata import F, Query, iter_pages
 from bcbridge.sync._upsert import PageResult
-from bcbridge.sync.partition import Range, Watermark, fetch_ranges, plan_ranges
+from bcbridge.sync.partition import Range, Watermark, _edge, _side_by_side, fetch_ranges, plan_ranges
 
 __all__ = ["Plan", "catch_up", "plan_rest", "pull_ranges"]
 
@@ -62,15 +62,23 @@ def plan_rest(
     if watermark is None:
         return None
     rest = query.filter(F(modified) >= watermark)
-    total = _count(client, url, rest)
+    filters = dataclasses.replace(Query(), filters=rest.filters)
+    # one round of requests: the rest's count and its newest timestamp, side by side (its
+    # oldest is the first page's last, the watermark)
+    total, newest = _side_by_side(
+        lambda ask: _count(client, url, rest) if ask == "count" else _edge(client, url, filters, modified, last=True),
+        ["count", "newest"],
+        2,
+    )
     values = first.get("value") or []
     headers = len(values) or 1
     records = headers + sum(len(record.get(nav) or ()) for record in values for nav in expand)
     per_page = max(1, round(size * headers / records))
     if total is None or total < min_pages * per_page:
         return None
-    filters = dataclasses.replace(Query(), filters=rest.filters)
-    ranges = plan_ranges(client, url, filters, modified, total=total, streams=streams, page_size=per_page)
+    ranges = plan_ranges(
+        client, url, filters, modified, total=total, streams=streams, page_size=per_page, edges=(watermark, newest)
+    )
     if len(ranges) < 2:
         return None
     return rest, ranges, per_page

@@ -53,6 +53,9 @@ logger = logging.getLogger("bcbridge.sync")
 #: Halving rounds when balancing ranges by ``/$count``.
 _BALANCE_ROUNDS = 3
 
+#: Pages per stream from which ranges are balanced by ``/$count`` (see :func:`plan_ranges`).
+BALANCE_MIN_PAGES = 8
+
 
 @dataclass
 class Range:
@@ -162,7 +165,8 @@ def plan_ranges(
     total: int,
     streams: int,
     page_size: int,
-    balance: bool = True,
+    balance: bool | None = None,
+    edges: tuple[datetime | None, datetime | None] = (None, None),
 ) -> list[Range]:
     """Split the records ``base`` selects into ranges of ``field`` for ``streams`` streams.
 
@@ -174,7 +178,12 @@ def plan_ranges(
         total: ``/$count`` of ``base``.
         streams: Streams that will read the ranges.
         page_size: Records per page (no range is planned smaller than about one page).
-        balance: Count each range and halve those holding far more than their share.
+        balance: Count each range and halve those holding far more than their share
+            (one more round of requests); default: only for pulls of at least
+            :data:`BALANCE_MIN_PAGES` pages per stream, where that round is cheap beside the
+            pull (smaller ones rely on the shared queue of ranges).
+        edges: The oldest and newest timestamps of the records, when already known (each
+            unknown one costs a request).
 
     Returns:
         Ranges in timestamp order, covering every value (the first has no lower bound, the
@@ -182,8 +191,13 @@ def plan_ranges(
     """
     pages = max(1, math.ceil(total / max(page_size, 1)))
     wanted = min(pages, streams * 2)
+    if balance is None:
+        balance = pages >= BALANCE_MIN_PAGES * streams
     # the planning requests run side by side too: each costs BC's latency
-    first, final = _side_by_side(lambda last: _edge(client, url, base, field, last=last), [False, True], streams)
+    unknown = [last for last, known in zip((False, True), edges, strict=True) if known is None]
+    answers = _side_by_side(lambda last: _edge(client, url, base, field, last=last), unknown, streams)
+    found = dict(zip(unknown, answers, strict=True))
+    first, final = (found[False] if edges[0] is None else edges[0]), (found[True] if edges[1] is None else edges[1])
     if wanted < 2 or first is None or final is None or final - first < timedelta(milliseconds=wanted):
         return [Range(0, None, None, total)]
     bounds = _cut(first, final, wanted)
