@@ -256,33 +256,45 @@ def _pull(
     size = page_size or settings.SYNC_PAGE_SIZE
     progress.started(run, _count(bc, url, query) if progress.wants_total else None)
     parallel = streams > 1 and bool(modified) and mirror.api != WEB_SERVICE and prefetch_possible()
-    pages = prefetched(iter_pages(bc.client, url, query, size), prefetch_possible())
+    source = iter_pages(bc.client, url, query, size)
+    if parallel and modified:
+        # the first page alone (no page 2 prefetched yet): it tells whether the pull is large
+        first = next(source, None)
+        if first is None:
+            return _listed(mirror, company, run, filter)
+        _store(mirror, company, state, run, worker, first, expand, progress)
+        plan = None
+        if first.get("@odata.nextLink"):
+            plan = _parallel.plan_rest(
+                bc.client, url, query, modified, state.watermark, first, size, streams, expand, PARTITION_MIN_PAGES
+            )
+        if plan is not None:
+            source.close()
+
+            def store(page: dict[str, Any], watermark_of: Any = None) -> PageResult:
+                return _store(mirror, company, state, run, worker, page, expand, progress, watermark_of)
+
+            def renew(watermark: datetime) -> None:
+                if state.watermark is None or watermark > state.watermark:
+                    _state.renew(state, worker, watermark=watermark)
+
+            logger.info("%s: %d ranges, %d streams", mirror.entity_set, len(plan[1]), streams)
+            _parallel.pull_ranges(bc.client, url, plan, modified, state.watermark, streams, store, renew)
+            if state.watermark is not None:
+                since = state.watermark - timedelta(seconds=settings.SYNC_OVERLAP)
+                _parallel.catch_up(bc.client, url, query, modified, since, size, store)
+            return _listed(mirror, company, run, filter)
+    pages = prefetched(source, prefetch_possible())
     try:
         for page in pages:
             _store(mirror, company, state, run, worker, page, expand, progress)
-            if parallel and modified and page.get("@odata.nextLink") and run.pages == 1:
-                # more than one page: large enough to read the rest in parallel?
-                plan = _parallel.plan_rest(
-                    bc.client, url, query, modified, state.watermark, page, size, streams, expand, PARTITION_MIN_PAGES
-                )
-                if plan is not None:
-                    pages.close()
-
-                    def store(page: dict[str, Any], watermark_of: Any = None) -> PageResult:
-                        return _store(mirror, company, state, run, worker, page, expand, progress, watermark_of)
-
-                    def renew(watermark: datetime) -> None:
-                        if state.watermark is None or watermark > state.watermark:
-                            _state.renew(state, worker, watermark=watermark)
-
-                    logger.info("%s: %d ranges, %d streams", mirror.entity_set, len(plan[1]), streams)
-                    _parallel.pull_ranges(bc.client, url, plan, modified, state.watermark, streams, store, renew)
-                    if state.watermark is not None:
-                        since = state.watermark - timedelta(seconds=settings.SYNC_OVERLAP)
-                        _parallel.catch_up(bc.client, url, query, modified, since, size, store)
-                    break
     finally:
         pages.close()
+    return _listed(mirror, company, run, filter)
+
+
+def _listed(mirror: Mirror, company: Company, run: SyncRun, filter: str) -> None:
+    """After the pull: a full listing soft-deletes the rows BC did not list."""
     if run.kind == SyncRun.Kind.FULL and not filter:
         # a complete listing: rows BC did not list (not stamped since the run began) are gone
         with transaction.atomic():
