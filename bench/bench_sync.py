@@ -3,7 +3,8 @@
 For each database (SQLite, then PostgreSQL) and each entity set, in the same run:
 
 * **raw fetch**: the same pages (same ``$expand``, ``$orderby`` and page size) fetched with
-  the connection's client and parsed, nothing stored: the ceiling;
+  plain httpx and parsed with orjson (``bench/_loader.py``, not bcbridge's client: no
+  limiter, no request log), nothing stored: the ceiling;
 * **sync**: :func:`bcbridge.sync.engine.sync_entity_set` with ``full=True`` into an empty mirror.
 
 It prints records/s of both (records = headers + children), their ratio (target: sync at
@@ -92,7 +93,7 @@ def child(url: str, page_size: int, rounds: int) -> dict[str, Any]:
     from bcbridge.emulator import EmulatorConfig
     from bcbridge.entities import BC, EntitySetClient
     from bcbridge.models import Connection, MirroredModel, MirrorRecord, SyncRun, SyncState
-    from bcbridge.odata import Query, iter_pages
+    from bcbridge.odata import Query
     from bcbridge.sync.companies import load_companies
     from bcbridge.sync.engine import sync_entity_set
     from bcbridge.sync.registry import registered
@@ -118,6 +119,11 @@ def child(url: str, page_size: int, rounds: int) -> dict[str, Any]:
         client_secret=EmulatorConfig().client_secret,
     )
     results: dict[str, Any] = {}
+    from _loader import raw_fetch
+    from bench_initial_load import _token
+
+    plain = httpx_client(url)
+    plain.headers["Authorization"] = f"Bearer {_token(plain, info)}"
     with BC(connection) as bc:
         companies = load_companies(connection, bc)
         sizes = {}
@@ -132,15 +138,10 @@ def child(url: str, page_size: int, rounds: int) -> dict[str, Any]:
             child_model = registered()[("", children)].model
             raw_rates, sync_rates, rss = [], [], (0.0, 0.0)
             for _ in range(rounds):  # alternate raw and sync; keep the best of each
-                started = time.perf_counter()
-                headers = lines = 0
                 client = EntitySetClient(bc, str(company.bc_id), entity_set)
-                query = Query().orderby("lastModifiedDateTime").expand(children)
-                for page in iter_pages(bc.client, client.url, query, page_size):
-                    for record in page["value"]:
-                        headers += 1
-                        lines += len(record.get(children) or ())
-                total = headers + lines
+                params = Query().orderby("lastModifiedDateTime").expand(children).params()
+                started = time.perf_counter()
+                total = raw_fetch(plain, client.url, params, page_size, children)
                 raw_rates.append(total / (time.perf_counter() - started))
                 child_model.all_objects.all()._raw_delete("default")  # type: ignore[attr-defined]
                 mirror.model.all_objects.all()._raw_delete("default")  # type: ignore[attr-defined]
@@ -150,6 +151,8 @@ def child(url: str, page_size: int, rounds: int) -> dict[str, Any]:
                     bc, company, entity_set, full=True, children=[children], page_size=page_size, progress=watch
                 )
                 sync_rates.append(total / (time.perf_counter() - started))
+                headers = run.fetched - child_model.objects.count()
+                lines = total - headers
                 if run.status != SyncRun.Status.SUCCEEDED or run.fetched != total or run.created != total:
                     raise SystemExit(f"{entity_set}: sync {run.status} {run.error}, {run.created} of {total}")
                 # the first round shows the growth (later rounds reuse memory already taken)

@@ -150,7 +150,7 @@ def test_crash_mid_sync_then_resume_loses_and_duplicates_nothing(bc, company, bc
         return real(*args, **kwargs)
 
     monkeypatch.setattr(engine, "write_page", crash_on_third_page)
-    run = sync_entity_set(bc, company, "items", page_size=100)
+    run = sync_entity_set(bc, company, "items", page_size=100, streams=1)
     assert run.status == SyncRun.Status.FAILED and "worker killed" in run.error
     assert run.pages == 2
     assert Item.objects.filter(company=company).count() == 200  # the two committed pages
@@ -158,7 +158,7 @@ def test_crash_mid_sync_then_resume_loses_and_duplicates_nothing(bc, company, bc
     assert state.watermark == max(i.last_modified_date_time for i in Item.objects.filter(company=company))
     assert not state.locked
     monkeypatch.setattr(engine, "write_page", real)
-    resumed = sync_entity_set(bc, company, "items", page_size=100)
+    resumed = sync_entity_set(bc, company, "items", page_size=100, streams=1)
     assert resumed.status == SyncRun.Status.SUCCEEDED and resumed.kind == SyncRun.Kind.INCREMENTAL
     total = len(bc_records(bc_emulator, company, "items"))
     assert resumed.fetched < total  # continued from the watermark, not from the start

@@ -3,8 +3,9 @@
 Used by :class:`bcbridge.emulator.control.Control` (``guard`` for BC, ``observe`` for
 identity). Order for a BC request (API-FACTS §5): the per-user rate window and queue
 (:class:`~bcbridge.emulator.limits.Limiter`; 429/503), then a fault if a rule fires
-(:mod:`~bcbridge.emulator.faults`), then the handler, then the timeouts: processing longer
-than ``operation_timeout`` -> 408 (BC cancels the session), arrival to answer longer than
+(:mod:`~bcbridge.emulator.faults`), then the handler, then the simulated server time
+(``Limits.latency_ms`` / ``per_record_us``, still holding the slot), then the timeouts:
+processing longer than ``operation_timeout`` -> 408 (BC cancels the session), arrival to answer longer than
 ``execution_limit`` -> 504. A slow fault that would outlast a timeout sleeps only until the
 timeout and answers with it, so tests can use tiny timeouts.
 """
@@ -49,6 +50,8 @@ class Guard:
         self.faults = faults
         self.log = log
         self._now_iso = now_iso
+        #: How simulated server time is spent (tests replace it to observe or gate it).
+        self.work: Callable[[float], object] = time.sleep
 
     def run(
         self,
@@ -72,7 +75,9 @@ class Guard:
                     status = response.status_code
                     return response
                 try:
+                    began = time.monotonic()
                     response, fault = self._serve(request, kind, handler, arrived, timed=True)
+                    self._work(response, time.monotonic() - began)
                 finally:
                     self.limiter.release(user)
             else:
@@ -131,6 +136,17 @@ class Guard:
         if timed and not isinstance(response, DisconnectResponse):
             response = self._timeout(arrived, started) or response
         return response, rule.fault if rule else None
+
+    def _work(self, response: Response, spent: float) -> None:
+        """Hold the processing slot until the configured server time has passed
+        (``Limits.latency_ms`` plus ``per_record_us`` per record served, counted by the
+        handler as ``response.bc_records``), so concurrent requests of a user overlap as on
+        BC. The emulator's own work (``spent`` seconds) is part of that time."""
+        seconds = self.limiter.limits.service_time(int(getattr(response, "bc_records", 0)))
+        if seconds > 0:
+            seconds = max(0.0, seconds - spent)
+        if seconds > 0:
+            self.work(seconds)  # simulated server work, not synchronisation
 
     def _sleep(self, rule: FaultRule, arrived: float, started: float, timed: bool) -> None:
         delay = rule.delay

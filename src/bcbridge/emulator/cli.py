@@ -98,6 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of the CA and server certificate (default: $BCBRIDGE_HOME/emulator-tls)",
     )
     parser.add_argument(
+        "--latency-ms",
+        type=_non_negative,
+        default=defaults.latency_ms,
+        help="simulated BC server time per request in ms, inside the user's 5 processing "
+        "slots (default: %(default)s; realistic values: docs/emulator-latency.md)",
+    )
+    parser.add_argument(
+        "--per-record-us",
+        type=_non_negative,
+        default=defaults.per_record_us,
+        help="simulated BC server time per record served, in microseconds (default: %(default)s)",
+    )
+    parser.add_argument(
         "--redirect-uri",
         action="append",
         default=[],
@@ -141,6 +154,16 @@ def _public_urls(args: argparse.Namespace) -> dict[str, str]:
     return {}
 
 
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
 def _stop(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
@@ -174,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         redirect_uris=tuple(args.redirect_uris),
         public_client=args.public_client,
         **public,
+        latency_ms=args.latency_ms,
+        per_record_us=args.per_record_us,
     )
     tls = ensure_certificates(args.tls_dir) if args.tls else None
     emulator = Emulator(config)

@@ -52,6 +52,11 @@ class EmulatorConfig:
             refresh grants without a client secret (a "public client" registration).
         limits: Initial per-user operational limits (API-FACTS §5); changed at run time
             through ``PUT /_emulator/limits``.
+        latency_ms / per_record_us: Simulated BC server time per request (milliseconds) and
+            per record served (microseconds), spent inside one of the user's 5 processing
+            slots; non-zero values override ``limits.latency_ms`` / ``limits.per_record_us``.
+            0 serves at once; realistic figures (**UNVERIFIED**) are in
+            ``docs/emulator-latency.md``.
         data_anchor: ISO date/datetime the demo timestamps are spread before (180 days);
             ``None`` means midnight UTC of the day the data is built.
         default_company: Company id or name used when a BC URL names none; ``None`` means
@@ -126,6 +131,8 @@ class EmulatorConfig:
     strict_refresh_token_rotation: bool = False
     public_client: bool = False
     limits: Limits = field(default_factory=Limits)
+    latency_ms: float = 0.0
+    per_record_us: float = 0.0
     # -- Business Central data and API behaviour (bc/) --
     data_anchor: str | None = None
     default_company: str | None = None
@@ -158,6 +165,17 @@ class EmulatorConfig:
     notification_transport: Any = None
     webhook_delivery_interval: float = 1.0
     extra: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.latency_ms < 0 or self.per_record_us < 0:
+            raise ValueError("latency_ms and per_record_us must be >= 0")
+        changes = {}
+        if self.latency_ms:
+            changes["latency_ms"] = float(self.latency_ms)
+        if self.per_record_us:
+            changes["per_record_us"] = float(self.per_record_us)
+        if changes:
+            self.limits = dataclasses.replace(self.limits, **changes)
 
     @property
     def api_base_url(self) -> str:

@@ -210,7 +210,9 @@ class Control:
         return self.log.entries(limit)
 
     def counters(self) -> dict[str, Any]:
-        return self.log.counters()
+        """The log's counters plus ``users``: per user the limiter's counts (``peak_active``
+        requests in flight at once, ``rejected`` 429s; :meth:`Limiter.snapshot`)."""
+        return {**self.log.counters(), "users": self.limiter.snapshot()}
 
     # -- HTTP ----------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:

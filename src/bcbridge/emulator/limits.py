@@ -73,6 +73,12 @@ class Limits:
             the session.
         execution_limit: Seconds from arrival to answer, queue included (600) -> 504.
         retry_after: ``Retry-After`` seconds sent with queue-full 429s and 503s.
+        latency_ms: Server time of every limited request, milliseconds, spent while it holds
+            one of the user's ``max_concurrent`` processing slots (so a sixth request of a
+            user queues behind it, as in BC). 0 (the default) serves at once.
+        per_record_us: Extra server time per record served (headers and expanded children),
+            microseconds; added to ``latency_ms``. Realistic values: ``docs/emulator-latency.md``
+            (**UNVERIFIED** estimates; Microsoft publishes no per-record cost).
     """
 
     requests_per_window: int = 6000
@@ -84,6 +90,12 @@ class Limits:
     operation_timeout: float = 480.0
     execution_limit: float = 600.0
     retry_after: int = 1
+    latency_ms: float = 0.0
+    per_record_us: float = 0.0
+
+    def service_time(self, records: int) -> float:
+        """Seconds of simulated server work for a response with ``records`` records."""
+        return (self.latency_ms * 1000.0 + self.per_record_us * max(records, 0)) / 1e6
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -110,6 +122,8 @@ class _User:
     hits: deque[float] = field(default_factory=deque)
     active: int = 0
     waiting: int = 0
+    peak_active: int = 0
+    rejected: int = 0
 
 
 class Limiter:
@@ -135,7 +149,9 @@ class Limiter:
             self._cond.notify_all()
 
     def snapshot(self) -> dict[str, dict[str, int]]:
-        """Per user: requests in the current window, processing and queued counts."""
+        """Per user: requests in the current window, processing and queued counts, the most
+        processed at once since the last reset (``peak_active``, never above
+        ``max_concurrent``) and how many requests were refused with 429 (``rejected``)."""
         with self._cond:
             now = self._now()
             return {
@@ -143,6 +159,8 @@ class Limiter:
                     "window": sum(1 for t in state.hits if t > now - self.limits.window_seconds),
                     "active": state.active,
                     "queued": state.waiting,
+                    "peak_active": state.peak_active,
+                    "rejected": state.rejected,
                 }
                 for user, state in self._users.items()
             }
@@ -165,6 +183,7 @@ class Limiter:
             while state.hits and state.hits[0] <= now - limits.window_seconds:
                 state.hits.popleft()
             if len(state.hits) >= limits.requests_per_window:
+                state.rejected += 1
                 oldest = (
                     state.hits[-limits.requests_per_window] if limits.requests_per_window else now
                 )
@@ -176,6 +195,7 @@ class Limiter:
                     maximum=limits.requests_per_window,
                 )
             if state.active >= limits.max_concurrent and state.waiting >= limits.max_queued:
+                state.rejected += 1
                 raise limit_error(
                     429,
                     {"Retry-After": str(limits.retry_after)},
@@ -183,6 +203,7 @@ class Limiter:
                     maximum=limits.max_queued,
                 )
             if state.active + state.waiting >= limits.max_connections:
+                state.rejected += 1
                 raise limit_error(
                     429,
                     {"Retry-After": str(limits.retry_after)},
@@ -192,6 +213,7 @@ class Limiter:
             state.hits.append(now)
             if state.active < limits.max_concurrent:
                 state.active += 1
+                state.peak_active = max(state.peak_active, state.active)
                 return 0.0
             started = time.monotonic()
             state.waiting += 1
@@ -208,6 +230,7 @@ class Limiter:
             finally:
                 state.waiting -= 1
             state.active += 1
+            state.peak_active = max(state.peak_active, state.active)
             return time.monotonic() - started
 
     def release(self, user: str) -> None:

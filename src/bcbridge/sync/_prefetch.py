@@ -2,7 +2,8 @@
 
 Most of a page's fetch time is spent waiting for BC, while writing it is local work, so
 running the two side by side makes a sync take about the longer of the two instead of
-their sum. At most one page waits in the queue, so memory stays bounded by a few pages.
+their sum. At most two pages wait in the queue (so a slow page of BC's does not stall the
+writer at once), so memory stays bounded by a few pages.
 
 The fetching thread has its own database connections (Django's are per thread), used by
 the rate limiter and the token manager. Prefetching is therefore off when that would not
@@ -51,7 +52,7 @@ def prefetched(pages: Iterator[dict[str, Any]], enabled: bool = True) -> Iterato
     if not enabled:
         yield from pages
         return
-    handoff: queue.Queue[Any] = queue.Queue(maxsize=1)
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
     def put(item: Any) -> bool:

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connections, models, router, transaction
+from django.db import models, transaction
 from django.dispatch import Signal
 
 from bcbridge.events import record_changes, wants_events
 from bcbridge.models import Company
 from bcbridge.signals import record_created, record_deleted, record_updated
-from bcbridge.sync._sql import select_by_keys, upsert_rows
+from bcbridge.sync._sql import aware, select_by_keys, upsert_rows
 from bcbridge.sync.registry import Mirror, mirror_for, parse_datetime, typed_instance
 
 __all__ = ["PageResult", "soft_delete", "write_page"]
@@ -53,6 +53,8 @@ class PageResult:
     deleted: int = 0
     max_modified: datetime | None = None
     events: list[_Event] = field(default_factory=list, repr=False)
+    #: Keys of the rows this page inserted (they have no stored children to compare).
+    new_keys: set[Any] = field(default_factory=set, repr=False)
 
     def add(self, other: PageResult) -> None:
         self.fetched += other.fetched
@@ -74,6 +76,14 @@ def _template(model: type[models.Model]) -> dict[str, Any]:
     return {f.attname: f.get_default() for f in model._meta.concrete_fields if not f.primary_key}
 
 
+def _without(record: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    """``record`` minus ``names`` (a C-level copy, then pops: cheaper than a comprehension)."""
+    raw = dict(record)
+    for name in names:
+        raw.pop(name, None)
+    return raw
+
+
 def _scope_columns(mirror: Mirror, company: Company) -> dict[str, Any]:
     scope: dict[str, Any] = {"company_id": company.pk}
     if mirror.generic:
@@ -81,25 +91,20 @@ def _scope_columns(mirror: Mirror, company: Company) -> dict[str, Any]:
     return scope
 
 
-def _existing(mirror: Mirror, company: Company, keys: list[Any]) -> dict[Any, tuple[Any, str, Any, bool]]:
-    """key -> (pk, etag, lastModifiedDateTime, deleted) of the rows already mirrored."""
+def _existing(
+    mirror: Mirror, company: Company, keys: list[Any], typed: bool = True
+) -> dict[Any, tuple[Any, str, Any, bool]]:
+    """key -> (pk, etag, lastModifiedDateTime, deleted) of the rows already mirrored
+    (``typed=False``: the timestamp as the driver gives it, see :func:`._sql.aware`)."""
     found: dict[Any, tuple[Any, str, Any, bool]] = {}
     if not keys:
         return found
-    manager = mirror.model.all_objects  # type: ignore[attr-defined]
-    if connections[router.db_for_read(mirror.model)].vendor == "postgresql":
-        # one array parameter instead of thousands of IN (...) placeholders
-        for pk, key, etag, modified, deleted in select_by_keys(
-            mirror.model, _scope_columns(mirror, company), mirror.key_attr, keys
-        ):
-            found[key] = (pk, etag, modified, deleted)
-        return found
-    for chunk in _chunks(keys):
-        rows = manager.filter(**mirror.scope(company), **{f"{mirror.key_attr}__in": chunk}).values_list(
-            "pk", mirror.key_attr, "etag", "last_modified_date_time", "deleted"
-        )
-        for pk, key, etag, modified, deleted in rows:
-            found[key] = (pk, etag, modified, deleted)
+    # raw SQL (one array parameter on PostgreSQL): the ORM's lookup preparation and
+    # converters cost more than the query on a page of thousands of keys
+    for pk, key, etag, modified, deleted in select_by_keys(
+        mirror.model, _scope_columns(mirror, company), mirror.key_attr, keys
+    ):
+        found[key] = (pk, etag, aware(modified) if typed else modified, deleted)
     return found
 
 
@@ -113,7 +118,7 @@ def _upsert(
     """Upsert ``rows`` = ``[(key, record, parent_pk or None)]``; returns counts and key -> pk
     (new rows' pks only when children (``skip``) or signal receivers need them)."""
     result = PageResult(fetched=len(rows))
-    existing = _existing(mirror, company, [key for key, _, _ in rows])
+    existing = _existing(mirror, company, [key for key, _, _ in rows], typed=False)
     skip = frozenset(skip)
     to_write: list[dict[str, Any]] = []
     kinds: list[Signal] = []
@@ -128,7 +133,7 @@ def _upsert(
         old = existing.get(key)
         if old is not None:
             pks[key] = old[0]
-            late = modified is not None and old[2] is not None and modified < old[2]
+            late = modified is not None and old[2] is not None and modified < aware(old[2])
             if late or (old[1] == etag and not old[3]):
                 unchanged.append(old[0])
                 continue
@@ -138,7 +143,7 @@ def _upsert(
             company_id=company.pk,
             etag=etag,
             last_modified_date_time=modified,
-            raw={name: value for name, value in record.items() if name not in skip} if skip else record,
+            raw=_without(record, skip) if skip else record,
             first_synced_at=now,
             synced_at=now,
             seen_at=now,
@@ -167,7 +172,7 @@ def _upsert(
             pks.update((key, pk) for pk, key in written)
         elif need_pks:
             fresh = [row[mirror.key_attr] for row, kind in zip(to_write, kinds, strict=True) if kind is record_created]
-            for key, found in _existing(mirror, company, fresh).items():
+            for key, found in _existing(mirror, company, fresh, typed=False).items():
                 pks[key] = found[0]
         for row, kind in zip(to_write, kinds, strict=True):
             if kind is record_created:
@@ -183,6 +188,8 @@ def _upsert(
     for chunk in _chunks(unchanged):
         mirror.model.all_objects.filter(pk__in=chunk).update(seen_at=now)  # type: ignore[attr-defined]
     result.unchanged = len(unchanged)
+    created = (row[mirror.key_attr] for row, kind in zip(to_write, kinds, strict=True) if kind is record_created)
+    result.new_keys = set(created)
     return result, pks
 
 
@@ -227,7 +234,8 @@ def write_page(
         for key, record in by_key.items():
             if navigation not in record:
                 continue
-            covered.append(parent_pks[key])
+            if key not in result.new_keys:  # a parent inserted by this page has no old children
+                covered.append(parent_pks[key])
             rows.extend((child.key_of(c), c, parent_pks[key]) for c in record[navigation] or ())
         child_result, _ = _upsert(child, company, rows, now)
         child_result.max_modified = None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from bcbridge.emulator.bc._filter import (
     compile_filter,
     parse_filter,
 )
+from bcbridge.emulator.bc._order import high_key
 from bcbridge.emulator.errors import BCError
 
 __all__ = [
@@ -222,7 +224,9 @@ def _sort_key(orderby: list[tuple[str, bool]], types: Mapping[str, str]) -> Call
 
 def run_query(source: RowSource, options: QueryOptions, *, page_size: int,
               types: Mapping[str, str], total: int | None = None,
-              fetch: Callable[[int], dict | None] | None = None) -> Page:
+              fetch: Callable[[int], dict | None] | None = None,
+              order_index: Callable[[tuple, Callable], list] | None = None,
+              seek: tuple[Any, Any] | None = None) -> Page:
     """Filter, order and page rows.
 
     Args:
@@ -233,6 +237,12 @@ def run_query(source: RowSource, options: QueryOptions, *, page_size: int,
         total: Number of rows when no filter applies (saves a pass for ``$count``).
         fetch: ``fetch(ordinal)`` re-reads one record; with it, ``$orderby`` keeps only sort
             keys of the matching rows (not the rows) while ranking a large set.
+        order_index: ``order_index(orderby, key_of)`` -> the sorted keys of every record of
+            ``source`` (:mod:`bcbridge.emulator.bc._order`); with ``fetch``, an ``$orderby``
+            page bisects to the ``$skiptoken`` and reads only what it serves: O(page).
+        seek: ``(low, high)`` bounds (typed values, ``None``: open) the filter puts on the
+            first ``$orderby`` field (ascending): the scan starts at ``low`` and ends after
+            ``high``; the filter still decides every row.
 
     Returns:
         The page; ``next_token`` is set when more matching records follow.
@@ -251,7 +261,9 @@ def run_query(source: RowSource, options: QueryOptions, *, page_size: int,
             1 for _, r in source(0) if matches(r))
     rows: list[Row] = []
     more = False
-    if options.orderby:
+    if options.orderby and order_index is not None and fetch is not None:
+        rows, more = _indexed(options, order_index, fetch, matches, types, token, limit, seek)
+    elif options.orderby:
         names = [n for n, _ in options.orderby]
         key = _sort_key(options.orderby, types)
 
@@ -292,6 +304,44 @@ def run_query(source: RowSource, options: QueryOptions, *, page_size: int,
         sort_values = [last.get(n) for n, _ in options.orderby]
         next_token = encode_token([last_ordinal, served + len(rows), sort_values])
     return Page(rows, next_token, count)
+
+
+def _indexed(options: QueryOptions, order_index: Callable[[tuple, Callable], list],
+             fetch: Callable[[int], dict | None], matches: Callable[[dict], bool],
+             types: Mapping[str, str], token: list | None, limit: int,
+             seek: tuple[Any, Any] | None) -> tuple[list[Row], bool]:
+    """One ``$orderby`` page from a sorted key index: bisect, then read forward."""
+    names = [n for n, _ in options.orderby]
+    key = _sort_key(options.orderby, types)
+
+    def key_of(record: dict, ordinal: int) -> tuple:
+        return key([_coerce(record.get(n), types.get(n, "string")) for n in names], ordinal)
+
+    entries = order_index(tuple(options.orderby), key_of)
+    position = 0
+    if token:
+        position = bisect_right(entries, key(_restore(token[2], names, types), int(token[0])))
+    low, high = seek if seek is not None and not options.orderby[0][1] else (None, None)
+    if low is not None:
+        position = max(position, bisect_left(entries, ((True, low),)))
+    end = bisect_right(entries, high_key(high)) if high is not None else len(entries)
+    to_skip = 0 if token else options.skip
+    rows: list[Row] = []
+    while position < end:
+        chunk = entries[position:min(end, position + 1024)]  # a slice: writers may insert
+        position += len(chunk)
+        for entry in chunk:
+            ordinal = entry[-1]
+            record = fetch(ordinal)
+            if record is None or not matches(record):
+                continue
+            if to_skip:
+                to_skip -= 1
+                continue
+            if len(rows) == limit:
+                return rows, True
+            rows.append((ordinal, record))
+    return rows, False
 
 
 def _restore(values: list, names: list[str], types: Mapping[str, str]) -> list:

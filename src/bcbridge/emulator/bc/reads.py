@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+from odata_query import ast
 from werkzeug.wrappers import Response
 
 from bcbridge.emulator.bc import odata
 from bcbridge.emulator.bc._expand import expand, expandable
 from bcbridge.emulator.bc._filter import equality_values, time_bounds
+from bcbridge.emulator.bc._order import datetime_of_ms, high_key
 from bcbridge.emulator.bc.schema import EntitySet, schema
 from bcbridge.emulator.errors import BCError, json_response
 
@@ -153,12 +156,18 @@ def get(bc: BusinessCentral, request: Request, target: Target, *, count_only: bo
 
     total = store.count(company_id, name) if parent_key is None else None
     if count_only:
+        counted = _range_count(bc, target, es, options, types) if parent_key is None and not ids \
+            else None
+        if counted is not None:
+            return Response(str(counted), content_type="text/plain; charset=utf-8",
+                            headers={"OData-Version": "4.0"})
         options.count, options.top, options.skip = True, 0, 0
         page = odata.run_query(source, options, page_size=0, types=types, total=total)
         return Response(str(page.count), content_type="text/plain; charset=utf-8",
                         headers={"OData-Version": "4.0"})
     with _gc_paused():
-        return _collection(bc, request, target, options, source, limit, total, applied)
+        return _collection(bc, request, target, options, source, limit, total, applied,
+                           indexed=parent_key is None and not ids)
 
 
 def _single(bc: BusinessCentral, request: Request, target: Target,
@@ -198,12 +207,15 @@ def _gc_paused() -> Iterator[None]:
 
 def _collection(bc: BusinessCentral, request: Request, target: Target,
                 options: odata.QueryOptions, source: odata.RowSource, limit: int,
-                total: int | None, applied: str | None) -> Response:
+                total: int | None, applied: str | None, *, indexed: bool = False) -> Response:
     store = bc.store
     es = schema()[target.entity_set]
     company_id, name = target.company_id, target.entity_set
-    page = odata.run_query(source, options, page_size=limit, types=type_map(es), total=total,
-                           fetch=lambda ordinal: store.record_at(company_id, name, ordinal))
+    types = type_map(es)
+    order_index, seek = _order_index(bc, target, es, options, types) if indexed else (None, None)
+    page = odata.run_query(source, options, page_size=limit, types=types, total=total,
+                           fetch=lambda ordinal: store.record_at(company_id, name, ordinal),
+                           order_index=order_index, seek=seek)
     body: dict = {"@odata.context": _context(bc, request, target, options.select)}
     if page.count is not None:
         body["@odata.count"] = page.count
@@ -216,10 +228,87 @@ def _collection(bc: BusinessCentral, request: Request, target: Target,
             expand(bc, company_id, es, entity, options)
         values.append(odata.project(entity, options.select, keep))
     body["value"] = values
+    records = len(values)
+    for name in (e.name for e in options.expand):
+        records += sum(len(v.get(name) or ()) for v in values if isinstance(v.get(name), list))
     if page.next_token:
         body["@odata.nextLink"] = _next_link(bc, request, page.next_token)
     headers = {"Preference-Applied": applied} if applied else None
-    return json_response(body, headers=headers)
+    response = json_response(body, headers=headers)
+    response.bc_records = records  # type: ignore[attr-defined]  # the guard's server time
+    return response
+
+
+def _order_index(bc: BusinessCentral, target: Target, es: EntitySet,
+                 options: odata.QueryOptions, types: dict) -> tuple:
+    """``(order_index, seek)`` for :func:`odata.run_query`: the store's sorted key index of
+    the set (generated timestamps keyed without building records), and the bounds a
+    ``lastModifiedDateTime`` filter puts on an ascending first ``$orderby`` field."""
+    if not options.orderby:
+        return None, None
+    store, company_id, name = bc.store, target.company_id, target.entity_set
+    base = store.state(company_id, name).base
+    fast = None
+    if len(options.orderby) == 1 and options.orderby[0][0] == es.modified_field and \
+            base.modified_ms is not None and types.get(es.modified_field) == "datetime":
+        key = odata._sort_key(options.orderby, types)
+        stamp = base.modified_ms
+
+        def fast(ordinal: int) -> tuple:
+            return key([datetime_of_ms(stamp(ordinal))], ordinal)
+
+    def order_index(orderby: tuple, key_of: Callable) -> list:
+        return store.order_index(company_id, name, orderby, key_of, fast)
+
+    seek = None
+    field = options.orderby[0][0]
+    if types.get(field) == "datetime" and options.filter_node is not None:
+        low = high = None
+        for op, value in time_bounds(options.filter_node, field):
+            moment = datetime_of_ms(round(value))
+            if op in ("gt", "ge", "eq") and (low is None or moment > low):
+                low = moment
+            if op in ("lt", "le", "eq") and (high is None or moment < high):
+                high = moment
+        seek = (low, high)
+    return order_index, seek
+
+
+def _conjuncts(node: Any) -> int:
+    if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.And):
+        return _conjuncts(node.left) + _conjuncts(node.right)
+    return 1
+
+
+def _range_count(bc: BusinessCentral, target: Target, es: EntitySet,
+                 options: odata.QueryOptions, types: dict) -> int | None:
+    """``/$count`` of a filter made only of bounds on ``lastModifiedDateTime``, by bisecting
+    the set's sorted index (what a partitioned sync asks per range); ``None`` otherwise."""
+    field = es.modified_field
+    if field is None or options.filter_node is None or types.get(field) != "datetime":
+        return None
+    bounds = time_bounds(options.filter_node, field)
+    if not bounds or len(bounds) != _conjuncts(options.filter_node):
+        return None
+    ordered = odata.QueryOptions(orderby=[(field, False)])
+    order_index, _ = _order_index(bc, target, es, ordered, types)
+    key = odata._sort_key(ordered.orderby, types)
+    entries = order_index(tuple(ordered.orderby), lambda record, ordinal: key(
+        [odata._coerce(record.get(field), "datetime")], ordinal))
+    start, end = 0, len(entries)
+    for op, value in bounds:
+        moment = datetime_of_ms(round(value))
+        below = bisect_left(entries, ((True, moment),))  # first entry >= moment
+        above = bisect_right(entries, high_key(moment))  # first entry > moment
+        if op in ("ge", "eq"):
+            start = max(start, below)
+        if op == "gt":
+            start = max(start, above)
+        if op in ("le", "eq"):
+            end = min(end, above)
+        if op == "lt":
+            end = min(end, below)
+    return max(0, end - start)
 
 
 def _generated_candidates(bc: BusinessCentral, target: Target, es: EntitySet,

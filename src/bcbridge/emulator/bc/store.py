@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING
 
 from bcbridge.emulator.bc import _totals
 from bcbridge.emulator.bc._ids import format_datetime
+from bcbridge.emulator.bc._order import KeyOf, OrderIndexes, entries_for
 from bcbridge.emulator.bc._series import SERIES, first_number, format_number
 from bcbridge.emulator.bc.data import BaseSet, CompanyData
 from bcbridge.emulator.bc.etag import make_etag
@@ -73,7 +74,7 @@ def _unique(ordinals: Iterable[int]) -> Iterator[int]:
 class _SetState:
     """Overlay of one entity set of one company."""
 
-    __slots__ = ("base", "by_parent", "deleted", "inserted", "keys", "over", "versions")
+    __slots__ = ("base", "by_parent", "deleted", "inserted", "keys", "orders", "over", "versions")
 
     def __init__(self, base: BaseSet) -> None:
         self.base = base
@@ -86,6 +87,8 @@ class _SetState:
         self.by_parent: dict[str, list[int]] = {}
         # ids given by the caller on insert (not derived from the ordinal) -> ordinal
         self.keys: dict[str, int] = {}
+        # sorted keys per $orderby, kept current by the writes below (_order.py)
+        self.orders = OrderIndexes()
 
     def joined(self, fk: str | None, ordinal: int, record: dict) -> None:
         if fk is not None:
@@ -263,6 +266,26 @@ class Store:
                     return record
         return None
 
+    def order_index(self, company_id: str, entity_set: str, orderby: tuple, key_of: KeyOf,
+                    fast: Callable[[int], tuple] | None = None) -> list[tuple]:
+        """Sorted sort keys (``key_of(record, ordinal)``) of every live record of the set
+        for ``orderby``, built on first use and kept current by writes (``_order.py``).
+
+        ``fast(ordinal)`` gives the key of a generated, unchanged record without building
+        it (e.g. from :attr:`BaseSet.modified_ms`). Callers take slices, never iterate the
+        list itself while writers may run."""
+        state = self.state(company_id, entity_set)
+        with self.lock:
+            base, over, deleted = state.base, state.over, state.deleted
+
+            def build() -> list[tuple]:
+                ordinals = [*range(base.count), *state.inserted]
+                return entries_for(
+                    ordinals, lambda o: self.record_at(company_id, entity_set, o), key_of, fast,
+                    lambda o: o in over or o in deleted or o >= base.count)
+
+            return state.orders.get(orderby, build, key_of)
+
     def count(self, company_id: str, entity_set: str, parent_key: str | None = None) -> int:
         state = self.state(company_id, entity_set)
         if parent_key is None:
@@ -307,6 +330,7 @@ class Store:
             state.over[ordinal] = record
             state.inserted.append(ordinal)
             state.versions[ordinal] = 1
+            state.orders.changed(ordinal, None, record)
             state.joined(schema()[entity_set].parent_fk, ordinal, record)
             self._after_change(company_id, entity_set, record, "created")
             return dict(record)
@@ -318,9 +342,12 @@ class Store:
             if ordinal is None:
                 raise KeyError(key)
             record = self._record(state, ordinal)
+            before = dict(record) if state.orders.indexes else None
             record.update(changes)
             self._stamp(entity_set, record)
             state.over[ordinal] = record
+            if before is not None:
+                state.orders.changed(ordinal, before, record)
             state.versions[ordinal] = state.versions.get(ordinal, 0) + 1
             fk = schema()[entity_set].parent_fk
             if fk is not None and fk in changes:
@@ -340,12 +367,14 @@ class Store:
                 if (company_id.lower(), child) in self._states or \
                         child in self.company(company_id).sets:
                     child_state = self.state(company_id, child)
-                    for child_ordinal, _ in list(self.iter(company_id, child,
-                                                           parent_key=record["id"])):
+                    for child_ordinal, child_record in list(self.iter(company_id, child,
+                                                                      parent_key=record["id"])):
                         child_state.deleted.add(child_ordinal)
                         child_state.over.pop(child_ordinal, None)
+                        child_state.orders.changed(child_ordinal, child_record, None)
             state.deleted.add(ordinal)
             state.over.pop(ordinal, None)
+            state.orders.changed(ordinal, record, None)
             self._after_change(company_id, entity_set, record, "deleted")
 
     def _after_change(self, company_id: str, entity_set: str, record: dict, change: str) -> None:
@@ -394,4 +423,5 @@ class Store:
                     continue
                 (state.over, state.deleted, state.versions, state.inserted,
                  state.by_parent, state.keys) = _copy_state_tuple(states.get(key, ({}, set(), {}, [], {}, {})))
+                state.orders.clear()  # rebuilt on next use from the restored records
             self._counters = dict(counters)

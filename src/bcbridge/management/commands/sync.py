@@ -1,4 +1,4 @@
-"""``bcbridge sync [--connection NAME] [--full] [ENTITY_SET ...]``: mirror BC now.
+"""``bcbridge sync [--connection NAME] [--full] [--streams N] [ENTITY_SET ...]``: mirror BC now.
 
 With ``--number N``, ``--id GUID`` or ``--external-id X`` (and one entity set) only that
 record is read from BC and stored (:func:`bcbridge.sync.single.sync_record`).
@@ -6,6 +6,7 @@ record is read from BC and stored (:func:`bcbridge.sync.single.sync_record`).
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -20,9 +21,19 @@ from bcbridge.management._options import (
     intermixed,
     the_connection,
 )
-from bcbridge.sync.engine import sync
+from bcbridge.sync.engine import DEFAULT_STREAMS, sync
 from bcbridge.sync.progress import RichProgress, summary_table
 from bcbridge.sync.single import sync_record
+
+
+def _streams(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--streams takes a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--streams must be 1 or more, got {value}")
+    return value
 
 
 class Command(BaseCommand):
@@ -39,6 +50,15 @@ class Command(BaseCommand):
         parser.add_argument("entity_sets", nargs="*", metavar="ENTITY_SET", help="e.g. items salesInvoices")
         parser.add_argument("--connection", help="Only this connection (default: every enabled one).")
         parser.add_argument("--full", action="store_true", help="Ignore the watermark: list the whole set.")
+        parser.add_argument(
+            "--streams",
+            type=_streams,
+            default=None,
+            help=(
+                f"Parallel streams for a large pull, in lastModifiedDateTime ranges (default {DEFAULT_STREAMS}; "
+                "never more than the connection's RATE_LIMIT_CONCURRENCY, BC's 5 per user; 1 = one stream)."
+            ),
+        )
         one = parser.add_argument_group("one record")
         one.add_argument("--number", help="The record's number (items: No., locations: Code).")
         one.add_argument("--id", dest="bc_id", metavar="GUID", help="BC's id (systemId) of the record.")
@@ -63,7 +83,13 @@ class Command(BaseCommand):
         check_entity_sets(connection, names)
         console = Console(file=self.stdout, width=140)
         with RichProgress(file=self.stdout) as progress:
-            report = sync(connection, names or None, full=options["full"], progress=progress)
+            report = sync(
+                connection,
+                names or None,
+                full=options["full"],
+                progress=progress,
+                streams=options["streams"],
+            )
         for note in report.notes:
             console.print(f"[yellow]{note}[/yellow]")
         if report.runs:
