@@ -134,11 +134,20 @@ class GenericList(_Page):
 # -- orders -----------------------------------------------------------------------------
 
 
-class BCKey(Schema):
-    """A BC record by its own key: ``{"id": systemId}`` or ``{"number": "10000"}``."""
+class BCId(Schema):
+    """A BC record by its ``systemId``: ``{"id": "..."}``."""
 
-    id: uuid.UUID | None = None
-    number: Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=NO_NUL)] | None = None
+    id: uuid.UUID
+
+
+class BCNumber(Schema):
+    """A BC record by its number: ``{"number": "10000"}``."""
+
+    number: Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=NO_NUL)]
+
+
+#: A BC record by its own key; one of the two is required, so ``{}`` is a schema error (422).
+BCKey = BCId | BCNumber
 
 
 class OrderLineIn(Schema):
