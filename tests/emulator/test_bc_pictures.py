@@ -21,6 +21,7 @@ library nobody here wrote (``Image.MIME``).
 
 from __future__ import annotations
 
+import base64
 import io
 import xml.etree.ElementTree as ET
 
@@ -259,3 +260,35 @@ def test_bytes_of_no_known_image_format_are_kept_without_a_size(http: httpx.Clie
     body = http.get(url).json()
     assert (body["width"], body["height"], body["contentType"]) == (0, 0, "")
     assert http.get(f"{url}/pictureContent").content == b"Picture Blob"
+
+
+def test_a_picture_travels_base64url_encoded_inside_a_json_batch(http: httpx.Client, emulator: Emulator) -> None:
+    """OData JSON Format 4.01 §19 (batch requests and responses): a body whose media type is
+    neither JSON nor ``text/*`` is a base64url-encoded string, both ways."""
+    item = first(http, emulator, "items")
+    data = image("PNG", (12, 34))
+    url = f"items({item['id']})/picture"
+    company = {"Company": emulator.bc.companies()[0]["name"]}
+    requests = [
+        {
+            "id": "1",
+            "method": "PATCH",
+            "url": f"{url}/pictureContent",
+            "headers": {**company, "Content-Type": "image/png", "If-Match": "*"},
+            "body": base64.urlsafe_b64encode(data).decode().rstrip("="),
+        },
+        {"id": "2", "method": "GET", "url": f"{url}/pictureContent", "headers": company},
+        {"id": "3", "method": "GET", "url": url, "headers": company},
+    ]
+    answer = http.post(f"{root(emulator)}/$batch", json={"requests": requests})
+    assert answer.status_code == 200, answer.text
+    uploaded, downloaded, described = answer.json()["responses"]
+    assert uploaded["status"] == 204
+    assert downloaded["status"] == 200 and downloaded["headers"]["content-type"] == "image/png"
+    assert base64.urlsafe_b64decode(downloaded["body"]) == data
+    assert (described["body"]["width"], described["body"]["height"]) == (12, 34)
+    not_encoded = [{**requests[0], "body": {"value": "x"}}]
+    refused = http.post(f"{root(emulator)}/$batch", json={"requests": not_encoded})
+    assert refused.status_code == 200
+    assert refused.json()["responses"][0]["status"] == 400
+    assert "base64url" in refused.json()["responses"][0]["body"]["error"]["message"]
