@@ -90,11 +90,6 @@ def test_documented_entity_requests_and_snapshot_isolation(
     assert after["type"] == item["type"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the emulator does not serve item pictures "
-    "(items({id})/picture({id})/contentValue answers 404); see the docs branch report",
-)
 def test_the_whole_documented_sample(
     api: httpx.Client, prefix: str, company: dict[str, Any], item: dict[str, Any]
 ) -> None:

@@ -107,8 +107,9 @@ def test_unknown_company_and_segment(emulator: Emulator, http: httpx.Client) -> 
 def test_service_document_lists_every_entity_set(emulator: Emulator, http: httpx.Client) -> None:
     body = http.get(root(emulator)).json()
     assert body["@odata.context"] == f"{BASE}{root(emulator)}/$metadata"
-    # the catalogue's sets, then the two attachment sets of the API v2.0 reference
-    assert [v["name"] for v in body["value"]] == [*catalogue(), *ATTACHMENT_SETS]
+    # the catalogue's sets, then the two attachment sets and pictures of the API v2.0 reference
+    # (resources/dynamics_attachment, dynamics_documentattachment, dynamics_picture)
+    assert [v["name"] for v in body["value"]] == [*catalogue(), *ATTACHMENT_SETS, "pictures"]
     assert body["value"][1] == {"name": "items", "kind": "EntitySet", "url": "items"}
 
 
@@ -147,7 +148,7 @@ def test_metadata_describes_types_keys_enums_navigation_and_actions(
     assert ("shipAndInvoice", "Microsoft.NAV.salesOrder") in actions
     container = namespace.find(f"{EDM}EntityContainer")
     assert container is not None
-    assert len(container.findall(f"{EDM}EntitySet")) == len(catalogue()) + len(ATTACHMENT_SETS)
+    assert len(container.findall(f"{EDM}EntitySet")) == len(catalogue()) + len(ATTACHMENT_SETS) + 1  # + pictures
     # resources/dynamics_attachment: the file is the attachmentContent stream
     attachment = {p.get("Name"): p.get("Type") for p in types["attachment"].findall(f"{EDM}Property")}
     assert attachment["attachmentContent"] == "Edm.Stream"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import re
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from bcbridge.emulator.errors import BCError
 if TYPE_CHECKING:
     from werkzeug.wrappers import Response
 
-__all__ = ["InnerRequest", "parse_batch", "run_inner"]
+__all__ = ["InnerRequest", "is_binary", "parse_batch", "request_body", "run_inner"]
 
 logger = logging.getLogger("bcbridge.emulator")
 
@@ -189,9 +191,10 @@ def run_inner(bc: Any, outer: Request, route_prefix: str, item: InnerRequest, lo
         path = _with_company(bc, route_prefix, path, company)
     data: bytes | None = None
     if item.body is not None:
-        data = item.body.encode() if isinstance(item.body, str) else orjson.dumps(item.body)
         if "content-type" not in lowered:
             headers["Content-Type"] = "application/json"
+        content_type = next(v for k, v in headers.items() if k.lower() == "content-type")
+        data = request_body(item.body, content_type)
     item.resolved_path = path
     builder = EnvironBuilder(
         path=quote(path, safe="/()'=,$@:;!*+&~%"),
@@ -214,6 +217,36 @@ def run_inner(bc: Any, outer: Request, route_prefix: str, item: InnerRequest, lo
         logger.exception("emulator failed on batch operation %s %s", item.method, path)
         return BCError(500, "Internal_ServerError", "The emulator failed to process the request.").response()
     return response
+
+
+def is_binary(content_type: str) -> bool:
+    """Whether a JSON batch carries a body of ``content_type`` as a base64url string.
+
+    OData JSON Format 4.01 §19.1: JSON media types (``application/json`` and its subtypes)
+    are inlined as JSON, ``text/*`` as a string, every other media type base64url-encoded.
+    """
+    media = content_type.split(";", 1)[0].strip().lower()
+    return not (media.startswith("text/") or media == "application/json" or media.endswith("+json"))
+
+
+def request_body(body: object, content_type: str) -> bytes:
+    """The bytes of an inner request's ``body`` sent with ``content_type`` (see :func:`is_binary`).
+
+    Raises:
+        BCError: 400 ``BadRequest`` when a binary body is not a base64url string.
+    """
+    if not is_binary(content_type):
+        return body.encode() if isinstance(body, str) else orjson.dumps(body)
+    if isinstance(body, str):
+        text = body.strip()
+        try:
+            return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            pass
+    raise _bad(
+        f"Invalid Request Body: the body of a batch request with Content-Type '{content_type}' must be "
+        "a base64url-encoded string (OData JSON Format 4.01, batch requests)."
+    )
 
 
 def _with_company(bc: Any, route_prefix: str, path: str, company: str) -> str:

@@ -38,10 +38,10 @@ _HELD: weakref.WeakKeyDictionary[Any, _HeldEvents] = weakref.WeakKeyDictionary()
 
 
 def _side_tables() -> list[weakref.WeakKeyDictionary[Any, Any]]:
-    """Per-store state kept beside the store: warehouse picks, web-service extension fields."""
-    from bcbridge.emulator.bc import _custom_warehouse, _ws_model
+    """Per-store state kept beside the store: warehouse picks, web-service extension fields, pictures."""
+    from bcbridge.emulator.bc import _custom_warehouse, _ws_model, pictures
 
-    return [_custom_warehouse._STATE, _ws_model._EXTENSIONS]
+    return [_custom_warehouse._STATE, _ws_model._EXTENSIONS, pictures._STATE]
 
 
 class Savepoint:

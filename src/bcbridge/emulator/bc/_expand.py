@@ -3,7 +3,8 @@
 Three kinds of navigation: containment (``salesOrderLines`` of a sales order: a list, with
 nested ``$select``/``$filter``/``$expand``/``$top``/``$orderby``), a lookup through a foreign key
 (``customer`` of a document, ``item``/``location`` of a line: one entity or ``null``), and
-navigations the emulator does not serve (``picture``, ``dimensionSetLines``, ...: ``null`` or
+the ``picture`` of items, customers, vendors and employees (:mod:`.pictures`), and
+navigations the emulator does not serve (``dimensionSetLines``, ...: ``null`` or
 ``[]``, as for a record without them).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bcbridge.emulator.bc import odata
+from bcbridge.emulator.bc import odata, pictures
 from bcbridge.emulator.bc.schema import BLANK_GUID, EntitySet, schema
 
 if TYPE_CHECKING:
@@ -25,6 +26,11 @@ def expandable(es: EntitySet) -> list[str]:
     names = list(es.children) + list(es.lookups)
     names += [n.name for n in es.navigation if n.name not in names]
     return names
+
+
+def _nested_select(item: odata.Expand) -> list[str] | None:
+    names = [name.strip() for name in item.options.get("$select", "").split(",") if name.strip()]
+    return names or None
 
 
 def _types(es: EntitySet) -> dict[str, str]:
@@ -67,6 +73,11 @@ def expand(bc: BusinessCentral, company_id: str, es: EntitySet, entity: dict,
             record = store.get(company_id, target_set, key) if ordinal is not None else None
             entity[item.name] = None if record is None or ordinal is None else _body(
                 bc, company_id, target, ordinal, record, _nested(bc, target, item))
+        elif item.name == "picture" and es.name in pictures.PARENTS:
+            # the picture entity (resources/dynamics_picture), without its media links
+            # (UNVERIFIED: whether BC adds them inside $expand)
+            picture = pictures.describe(bc, company_id, es.name, str(entity["id"]))
+            entity[item.name] = odata.project(picture, _nested_select(item), ("@odata.etag",))
         else:
             nav = next(n for n in es.navigation if n.name == item.name)
             entity[item.name] = [] if nav.many else None

@@ -31,13 +31,14 @@ request is last; ``False``: they are answered with 424).
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import orjson
 from werkzeug.wrappers import Response
 
-from bcbridge.emulator.bc._batch_inner import InnerRequest, parse_batch, run_inner
+from bcbridge.emulator.bc._batch_inner import InnerRequest, is_binary, parse_batch, run_inner
 from bcbridge.emulator.bc._batch_tx import Savepoint, savepoint
 from bcbridge.emulator.errors import BCError, json_response
 
@@ -180,6 +181,9 @@ def _body(response: Response) -> object:
             return orjson.loads(data)
         except orjson.JSONDecodeError:
             pass
+    if is_binary(response.content_type or "application/octet-stream"):
+        # OData JSON Format 4.01 §19: a body of any other media type is base64url-encoded
+        return base64.urlsafe_b64encode(data).decode()
     return data.decode("utf-8", errors="replace")
 
 

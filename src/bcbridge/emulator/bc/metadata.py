@@ -16,7 +16,7 @@ from xml.sax.saxutils import quoteattr
 
 from werkzeug.wrappers import Response
 
-from bcbridge.emulator.bc import attachments
+from bcbridge.emulator.bc import attachments, pictures
 from bcbridge.emulator.bc.schema import EDM_TYPES, bound_actions, schema
 from bcbridge.emulator.errors import json_response
 
@@ -34,7 +34,7 @@ def service_document(bc: BusinessCentral, request: Request, prefix: str) -> Resp
     """``GET .../api/v2.0``: the OData service document listing every entity set."""
     from bcbridge.emulator.bc.reads import base_url
 
-    names = [*schema(), *attachments.SETS]
+    names = [*schema(), *attachments.SETS, "pictures"]
     value = [{"name": name, "kind": "EntitySet", "url": name} for name in names]
     return json_response({"@odata.context": f"{base_url(bc, request)}{prefix}/$metadata",
                           "value": value})
@@ -69,7 +69,8 @@ def metadata_xml() -> str:
             target = sets.get(nav.target)
             entity = target.entity if target else nav.target.rstrip("s")
             type_ = f"Collection({NAMESPACE}.{entity})" if nav.many else f"{NAMESPACE}.{entity}"
-            contains = ' ContainsTarget="true"' if nav.name in es.children else ""
+            contained = nav.name in es.children or (nav.name == "picture" and es.name in pictures.PARENTS)
+            contains = ' ContainsTarget="true"' if contained else ""
             lines.append(f'<NavigationProperty Name="{nav.name}" Type="{type_}"{contains} />')
         listed = {nav.name for nav in es.navigation}
         for name, (_, target_set) in es.lookups.items():
@@ -78,6 +79,8 @@ def metadata_xml() -> str:
                              f'Type="{NAMESPACE}.{sets[target_set].entity}" />')
         lines.append("</EntityType>")
         types.append("\n".join(lines))
+    # resources/dynamics_picture: "Customer", "Item", "Vendor", "Employee"
+    enums.setdefault("pictureEntityParentType", tuple(pictures.PARENTS.values()))
     enum_xml = []
     for name, captions in sorted(enums.items()):
         members = "".join(f'<Member Name={quoteattr(_member(c))} Value="{i}" />'
@@ -99,10 +102,19 @@ def metadata_xml() -> str:
             lines.append(f'<Property Name="{field}" Type="{EDM_TYPES[type_]}"{nullable} />')
         lines += ['<Property Name="attachmentContent" Type="Edm.Stream" />', "</EntityType>"]
         types.append("\n".join(lines))
+    # picture (resources/dynamics_picture): the image is the pictureContent stream property
+    lines = ['<EntityType Name="picture">', '<Key><PropertyRef Name="id" /></Key>']
+    for field, type_ in pictures.FIELDS:
+        edm = f"{NAMESPACE}.{type_[len('NAV.'):]}" if type_.startswith("NAV.") else EDM_TYPES[type_]
+        nullable = ' Nullable="false"' if field == "id" else ""
+        lines.append(f'<Property Name="{field}" Type="{edm}"{nullable} />')
+    lines += ['<Property Name="pictureContent" Type="Edm.Stream" />', "</EntityType>"]
+    types.append("\n".join(lines))
     container = "".join(f'<EntitySet Name="{name}" EntityType="{NAMESPACE}.{es.entity}" />'
                         for name, es in sets.items())
     container += "".join(f'<EntitySet Name="{name}" EntityType="{NAMESPACE}.{attachments.ENTITY[name]}" />'
                          for name in attachments.SETS)
+    container += f'<EntitySet Name="pictures" EntityType="{NAMESPACE}.picture" />'
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">\n'

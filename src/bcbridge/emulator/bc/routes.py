@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from bcbridge.emulator.bc import attachments, reads, writes
+from bcbridge.emulator.bc import attachments, pictures, reads, writes
 from bcbridge.emulator.bc.metadata import metadata_response, service_document
 from bcbridge.emulator.bc.schema import schema
 from bcbridge.emulator.errors import BCError
@@ -208,6 +208,8 @@ def _entity_path(bc: BusinessCentral, request: Request, prefix: str, company_id:
     name, raw_key = parsed[0]
     if name in attachments.SETS:
         return attachments.handle(bc, request, prefix, company_id, context, name, raw_key, parsed[1:])
+    if name == "pictures":
+        raise pictures.parent_required()
     if name not in sets or name == "companies":
         raise not_found(name)
     entity_set, key, parent_key = name, _key(raw_key), None
@@ -226,6 +228,12 @@ def _entity_path(bc: BusinessCentral, request: Request, prefix: str, company_id:
                 raise writes.record_not_found(entity_set)
             return attachments.handle(bc, request, prefix, company_id, f"{context}({key})", segment, raw,
                                       parsed[index + 1:], parent=(entity_set, key))
+        elif key is not None and segment == "picture" and entity_set in pictures.PARENTS:
+            # items({id})/picture[({id})][/pictureContent] (resources/dynamics_picture)
+            if bc.store.ordinal(company_id, entity_set, key) is None:
+                raise writes.record_not_found(entity_set)
+            return pictures.handle(bc, request, prefix, company_id, f"{context}({key})", entity_set, key, raw,
+                                   parsed[index + 1:])
         elif key is not None and segment in sets[entity_set].children:
             if bc.store.ordinal(company_id, entity_set, key) is None:
                 raise writes.record_not_found(entity_set)
