@@ -6,7 +6,7 @@ in ``$batch`` requests of up to 100 deep inserts, in the same run against the sa
 emulator. Figures per run: enqueue rate, orders/s delivered, HTTP requests per order (from
 bcbridge's request log) and retries (429s sent back to the outbox).
 
-Two settings of BC's per-user limits (API-FACTS §5):
+Two settings of BC's per-user limits (docs/bc/5-limits.md §5):
 
 * ``unlimited``: the emulator's limits lifted, so the figure is bcbridge's own cost;
 * ``limited``: BC's 6,000 requests per 300 s scaled down in time by ``--time-scale``

@@ -14,7 +14,7 @@ TENANT = "contoso.onmicrosoft.com"
 
 def _serving(document: dict) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
-        # API-FACTS §1.1 / OpenID Discovery 1.0 §4: {issuer}/.well-known/openid-configuration
+        # docs/bc/1-identity.md §1.1 / OpenID Discovery 1.0 §4: {issuer}/.well-known/openid-configuration
         assert str(request.url) == f"{AUTHORITY}/{TENANT}/v2.0/.well-known/openid-configuration"
         return httpx.Response(200, json=document)
 

@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "bc"
-#: "API-FACTS §6.4", "docs/bc §6.4" or "docs/bc/6-webhooks.md §6.4".
+#: "docs/bc/6-webhooks.md §6.4", "docs/bc §6.4" or "docs/bc/6-webhooks.md §6.4".
 CITATION = re.compile(r"(?:API-FACTS|docs/bc(?:/[\w.-]+)?) §(\d+)(?:\.(\d+))?")
 
 

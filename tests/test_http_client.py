@@ -61,7 +61,7 @@ def test_headers_on_every_call():
     assert get.headers["Accept"] == "application/json"
     assert get.headers["User-Agent"] == "bcbridge/test"
     assert get.headers["Data-Access-Intent"] == "ReadOnly"
-    # BC rejects ReadOnly intent on writes (API-FACTS §3).
+    # BC rejects ReadOnly intent on writes (docs/bc/3-odata-queries.md §3).
     assert "Data-Access-Intent" not in post.headers
     ids = {get.headers["client-request-id"], post.headers["client-request-id"]}
     assert len(ids) == 2

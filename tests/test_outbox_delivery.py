@@ -266,7 +266,7 @@ def test_503_or_429_after_processing_is_looked_up(connection, bc_emulator, fault
 
 
 def test_429_on_a_create_without_lookup_is_resent(connection, bc_emulator):
-    """BC documents 429 as "not processed" (API-FACTS §5): a create without lookup fields
+    """BC documents 429 as "not processed" (docs/bc/5-limits.md §5): a create without lookup fields
     is sent again rather than parked."""
     cid = first_company(connection)
     enqueue(connection, cid, "create", entity_set="customers", payload={"displayName": "Retry Me"})

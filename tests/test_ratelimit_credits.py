@@ -1,6 +1,6 @@
 """The database limiter spends no round trip per request while BC's budget is far from used
 (prepaid window hits, a released slot reused by the process's next request) and never
-counts fewer requests than it lets through (API-FACTS §5: 6,000 per 5 minutes, 5 at once)."""
+counts fewer requests than it lets through (docs/bc/5-limits.md §5: 6,000 per 5 minutes, 5 at once)."""
 
 from __future__ import annotations
 

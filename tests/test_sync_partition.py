@@ -1,7 +1,7 @@
 """Partitioned parallel pulls: ranges of ``lastModifiedDateTime`` read by several streams,
 the watermark rule when streams finish out of order, crash and resume, children through
 ``$expand``, and the concurrency budget as BC counts it (the emulator's per-user limiter:
-at most 5 requests of a user in flight, API-FACTS §5)."""
+at most 5 requests of a user in flight, docs/bc/5-limits.md §5)."""
 
 from __future__ import annotations
 

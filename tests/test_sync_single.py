@@ -2,8 +2,8 @@
 
 What BC holds is read through BC's own API in each test (``GET items?$filter=number eq``),
 never from the mirror; a changed record is changed the way a BC user would (the emulator
-applies it like a page edit: new ETag and ``lastModifiedDateTime``, API-FACTS §4), and a
-record BC deleted answers 404 on its key (API-FACTS §1).
+applies it like a page edit: new ETag and ``lastModifiedDateTime``, docs/bc/4-concurrency.md §4), and a
+record BC deleted answers 404 on its key (docs/bc/1-identity.md §1).
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def test_anonymous_posts_to_random_tokens_store_nothing(company: Any) -> None:
 
 
 def test_a_forged_delete_with_a_valid_client_state_deletes_nothing(company: Any, bc_emulator: Any) -> None:
-    """BC's notification is only a pointer (API-FACTS §6.4): the record is still in BC, so
+    """BC's notification is only a pointer (docs/bc/6-webhooks.md §6.4): the record is still in BC, so
     the mirror keeps it."""
     key = customer_keys(bc_emulator, company, 1)[0]
     body = {"value": [_notification(company, key, "deleted")]}

@@ -32,7 +32,7 @@ class BCBridgeSettings:
             ``bcbridge rotate_keys`` has re-encrypted everything.
         DEFAULT_API_URL: BC API host for new connections.
         DEFAULT_AUTHORITY: Entra ID authority for new connections.
-        BC_SCOPE: The BC resource scope (API-FACTS §0).
+        BC_SCOPE: The BC resource scope (docs/bc/0-quick-reference.md §0).
         TOKEN_REFRESH_MARGIN: Seconds before expiry at which an access token is renewed.
         HTTP_TIMEOUT: Seconds for connect/read timeouts towards BC and Entra.
         HTTP_TRANSPORT: Dotted path of a callable ``(connection) -> httpx.BaseTransport``
@@ -43,7 +43,7 @@ class BCBridgeSettings:
         RATE_LIMITER: ``auto`` (Redis when ``REDIS_URL`` is set, else the database),
             ``redis``, ``database``, ``local`` (one process) or ``off``.
         RATE_LIMIT_REQUESTS / RATE_LIMIT_WINDOW / RATE_LIMIT_CONCURRENCY: BC's per-user
-            limits: 6,000 requests per 300-second sliding window, 5 at once (API-FACTS §5).
+            limits: 6,000 requests per 300-second sliding window, 5 at once (docs/bc/5-limits.md §5).
         RATE_LIMIT_TIMEOUT: Seconds a call waits for a slot before raising RateLimitTimeout.
         REQUEST_LOG: Write a :class:`~bcbridge.models.RequestLog` row per HTTP attempt.
         SYNC_PAGE_SIZE: Records per page when mirroring (``Prefer: odata.maxpagesize``; BC's
@@ -58,12 +58,12 @@ class BCBridgeSettings:
         PUBLIC_URL: Public base URL of this site (e.g. ``https://erp.example.com``); webhook
             notificationUrls are built on it (``<PUBLIC_URL>/bcbridge/webhooks/<token>/``).
         WEBHOOK_RENEW_BEFORE: Seconds before ``expirationDateTime`` a webhook subscription is
-            renewed (subscriptions live 3 days, API-FACTS §6.2; default: 1 day before).
+            renewed (subscriptions live 3 days, docs/bc/6-webhooks.md §6.2; default: 1 day before).
         WEBHOOK_MAX_ATTEMPTS: Times a received webhook delivery is processed before it is
             marked failed (each retry waits longer; the admin can reprocess it).
         WEBHOOK_MAX_BODY: Largest notification body the receiver reads, in bytes; larger
             requests are refused unread and counted (BC's notifications are a few hundred
-            bytes each, API-FACTS §6.4).
+            bytes each, docs/bc/6-webhooks.md §6.4).
         WEBHOOK_RETENTION_DAYS: Days processed, failed and invalid deliveries are kept.
     """
 

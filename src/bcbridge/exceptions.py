@@ -3,7 +3,7 @@
 Each class says what the caller should do next: retry later (:class:`RetriableError`),
 fix the input or configuration (:class:`FatalError`), or send a person to authorize the
 connection again (:class:`AuthorizationRequired`). BC API errors are mapped from HTTP
-status and BC error code by :func:`error_class_for` (one table, ``shared/bc/API-FACTS.md`` §8).
+status and BC error code by :func:`error_class_for` (one table, ``docs/bc/8-errors.md`` §8).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class TokenEndpointError(BCBridgeError):
 
     Attributes:
         error: The OAuth ``error`` value (``invalid_grant``, ``invalid_client``, ...).
-        codes: AADSTS codes from ``error_codes`` (Entra, API-FACTS §1.5).
+        codes: AADSTS codes from ``error_codes`` (Entra, docs/bc/1-identity.md §1.5).
         description: ``error_description`` as sent (it starts with ``AADSTS<code>: ``).
         status: HTTP status of the token response.
     """
@@ -156,7 +156,7 @@ class ConcurrencyConflict(BCAPIError, FatalError):
 
 
 class RateLimited(BCAPIError, RetriableError):
-    """429: over BC's per-user limits; wait ``retry_after`` seconds (API-FACTS §5)."""
+    """429: over BC's per-user limits; wait ``retry_after`` seconds (docs/bc/5-limits.md §5)."""
 
 
 class ServiceUnavailable(BCAPIError, RetriableError):
@@ -185,7 +185,7 @@ _BY_STATUS: dict[int, type[BCAPIError]] = {
     504: ServiceUnavailable,
 }
 
-#: BC error codes whose meaning beats the HTTP status (API-FACTS §8 error table).
+#: BC error codes whose meaning beats the HTTP status (docs/bc/8-errors.md §8 error table).
 _BY_CODE: dict[str, type[BCAPIError]] = {
     "Request_EntityChanged": ConcurrencyConflict,
     "BadRequest_ResourceNotFound": NotFound,

@@ -1,9 +1,9 @@
 """The entity catalogue as the tests read it: straight from the package's one JSON file.
 
 ``bcbridge/data/entities.json`` is the record of BC's API v2.0 pages (field order, types,
-enum captions, from the AL source, API-FACTS §7). The tests read the file itself, not the
+enum captions, from the AL source, docs/bc/7-entities.md §7). The tests read the file itself, not the
 emulator's parsed schema, so a parsing or serving bug in the emulator cannot agree with
-its own test. BC's blank values are API-FACTS §7.2's.
+its own test. BC's blank values are docs/bc/7-entities.md §7.2's.
 """
 
 from __future__ import annotations

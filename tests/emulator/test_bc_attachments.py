@@ -130,7 +130,7 @@ def test_attachments_go_with_a_reset(http: httpx.Client, emulator: Emulator, ent
 
 def test_attachments_of_a_document_by_containment(http: httpx.Client, emulator: Emulator) -> None:
     # salesOrders({id})/attachments: the containment navigation of the salesOrder entity
-    # (resources/dynamics_salesorder "attachments" navigation; API-FACTS §7 salesOrders)
+    # (resources/dynamics_salesorder "attachments" navigation; docs/bc/7-entities.md §7 salesOrders)
     base = company_url(emulator)
     first_order, second_order = http.get(f"{base}/salesOrders", params={"$top": "2"}).json()["value"]
     created = http.post(f"{base}/salesOrders({first_order['id']})/attachments", json={"fileName": "po.pdf"})

@@ -22,7 +22,7 @@ def error_of(answer: httpx.Response) -> tuple[int, str, str]:
 
 
 def test_companies_count_is_a_plain_number(http: httpx.Client, emulator: Emulator) -> None:
-    # OData v4.01 part 2 §4.8 ($count segment: a plain-text integer); API-FACTS §3
+    # OData v4.01 part 2 §4.8 ($count segment: a plain-text integer); docs/bc/3-odata-queries.md §3
     companies = http.get(f"{root(emulator)}/companies").json()["value"]
     answer = http.get(f"{root(emulator)}/companies/$count")
     assert answer.status_code == 200
@@ -31,7 +31,7 @@ def test_companies_count_is_a_plain_number(http: httpx.Client, emulator: Emulato
 
 
 def test_post_to_companies_is_the_documented_405(http: httpx.Client, emulator: Emulator) -> None:
-    # BC's error table (DOCS webservices/dynamics-error-codes.md, API-FACTS §8), verbatim
+    # BC's error table (DOCS webservices/dynamics-error-codes.md, docs/bc/8-errors.md §8), verbatim
     answer = http.post(f"{root(emulator)}/companies", json={"name": "X"})
     assert error_of(answer) == (
         405,
@@ -43,7 +43,7 @@ def test_post_to_companies_is_the_documented_405(http: httpx.Client, emulator: E
 
 def test_unquoted_datetime_filter_works(http: httpx.Client, emulator: Emulator) -> None:
     # the documented form: lastModifiedDateTime gt 2019-08-18T20:05:51.603Z (unquoted,
-    # OData v4.01 part 2 §5.1.1.1; DOCS api-reference/v2.0 delta samples, API-FACTS §3)
+    # OData v4.01 part 2 §5.1.1.1; DOCS api-reference/v2.0 delta samples, docs/bc/3-odata-queries.md §3)
     answer = http.get(
         f"{company_url(emulator)}/items", params={"$filter": "lastModifiedDateTime gt 2000-01-01T00:00:00Z"}
     )
@@ -69,7 +69,7 @@ def test_quoted_datetime_literal_is_rejected(
 
 
 def test_quoted_string_key_of_a_page_works(http: httpx.Client, emulator: Emulator) -> None:
-    # ODataV4/Company('...')/ItemCard('1000') (DOCS webservices/odata-web-services, API-FACTS §2.3)
+    # ODataV4/Company('...')/ItemCard('1000') (DOCS webservices/odata-web-services, docs/bc/2-urls.md §2.3)
     config = emulator.config
     name = next(c["name"] for c in emulator.bc.companies() if c["id"] == company_id(emulator))
     base = f"/v2.0/{config.tenant}/{config.environment}/ODataV4/Company('{quote(name)}')"
@@ -92,7 +92,7 @@ def test_unquoted_string_key_of_a_page_is_rejected(http: httpx.Client, emulator:
 @pytest.mark.parametrize("version", ["v1.1", "v1.2"])
 def test_environments_api(http: httpx.Client, emulator: Emulator, version: str) -> None:
     # GET https://api.businesscentral.dynamics.com/environments/v1.1|v1.2 (DOCS
-    # webservices/api-get-environments.md, API-FACTS §2.1): value[] with these fields
+    # webservices/api-get-environments.md, docs/bc/2-urls.md §2.1): value[] with these fields
     answer = http.get(f"/environments/{version}")
     assert answer.status_code == 200
     (environment,) = answer.json()["value"]

@@ -131,7 +131,7 @@ def test_delete_empties_the_picture_on_the_same_link(http: httpx.Client, emulato
     url = picture_url(emulator, "vendors", vendor["id"])
     assert http.patch(f"{url}/pictureContent", content=image("JPEG"), headers={"If-Match": "*"}).status_code == 204
     current = http.get(url).json()
-    assert http.delete(f"{url}({vendor['id']})").status_code == 400  # no If-Match (API-FACTS §4)
+    assert http.delete(f"{url}({vendor['id']})").status_code == 400  # no If-Match (docs/bc/4-concurrency.md §4)
     deleted = http.delete(f"{url}({vendor['id']})", headers={"If-Match": current["@odata.etag"]})
     assert deleted.status_code == 204 and deleted.content == b""
     emptied = http.get(url)

@@ -1,4 +1,4 @@
-"""Webhook subscriptions of the emulated BC (API-FACTS §6): handshake, GET, renewal with
+"""Webhook subscriptions of the emulated BC (docs/bc/6-webhooks.md §6): handshake, GET, renewal with
 If-Match, delete, limits, expiry on the emulator clock, the 30-s window, coalescing,
 ``collection`` notifications, line changes notifying the header, retries over 36 hours and
 deletion of the subscription on other answers."""

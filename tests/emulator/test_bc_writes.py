@@ -164,7 +164,7 @@ def test_patch_requires_a_current_etag(emulator: Emulator, http: httpx.Client) -
     body = changed.json()
     assert body["displayName"] == "A"
     assert body["number"] == item["number"]
-    # a new weak entity tag (RFC 9110 §8.8.3 syntax, BC's W/"..." form, API-FACTS §4)
+    # a new weak entity tag (RFC 9110 §8.8.3 syntax, BC's W/"..." form, docs/bc/4-concurrency.md §4)
     assert body["@odata.etag"] != item["@odata.etag"]
     assert body["@odata.etag"].startswith('W/"') and body["@odata.etag"].endswith('"')
     assert changed.headers["ETag"] == body["@odata.etag"]

@@ -364,7 +364,7 @@ def test_refresh_returns_a_new_token_and_the_old_one_stays_valid(
     assert second["access_token"]
     third = refresh(bc_emulator_http, config, second["refresh_token"]).json()
     assert third["refresh_token"] not in (first, second["refresh_token"])
-    # Entra's soft rotation: the old refresh token is not revoked (API-FACTS §1.2)
+    # Entra's soft rotation: the old refresh token is not revoked (docs/bc/1-identity.md §1.2)
     assert refresh(bc_emulator_http, config, first).status_code == 200
 
 

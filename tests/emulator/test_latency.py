@@ -1,5 +1,5 @@
 """Simulated BC server time (``--latency-ms``, ``--per-record-us``): spent per request while
-the request holds one of its user's 5 processing slots (API-FACTS §5: BC processes 5
+the request holds one of its user's 5 processing slots (docs/bc/5-limits.md §5: BC processes 5
 requests of a user at once and queues the rest), so the 6th request of a user waits."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""BC's per-user operational limits (API-FACTS §5) with tiny numbers: rate window, queue,
+"""BC's per-user operational limits (docs/bc/5-limits.md §5) with tiny numbers: rate window, queue,
 concurrency and the queue/operation/execution timeouts."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``$orderby`` paging from sorted key indexes: pages follow the OData order (OData v4.01
 Part 2 §5.1.1.6 ``$orderby``: ascending unless ``desc``; server-driven paging continues
-after the last record served, API-FACTS §3), whatever is written between pages."""
+after the last record served, docs/bc/3-odata-queries.md §3), whatever is written between pages."""
 
 from __future__ import annotations
 

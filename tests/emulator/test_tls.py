@@ -2,7 +2,7 @@
 ``hosts`` command and :func:`bcbridge.testing.route_bc_hosts`.
 
 Expected values come from the TLS/X.509 standards as Python's ``ssl`` module (OpenSSL)
-checks them, and from the BC/Entra host names in Microsoft's documents (API-FACTS §0, §1.1).
+checks them, and from the BC/Entra host names in Microsoft's documents (docs/bc/0-quick-reference.md §0, §1.1).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """bcbridge's OAuth paths against two identity providers: the emulator (Entra's behaviour) and
 panva oidc-provider (a certified OpenID Provider). Expected values come from the OAuth and
 OpenID specifications (RFC 6749, RFC 7009, RFC 7662, OpenID Connect Core 1.0) and Entra's
-documentation (API-FACTS §1), never from bcbridge itself.
+documentation (docs/bc/1-identity.md §1), never from bcbridge itself.
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ def test_deauthorize_revokes_where_the_provider_offers_revocation(identity: Iden
     if identity.revocation:
         assert "revoked the refresh token" in text
         assert identity.provider.introspect(refresh_token) == {"active": False}  # RFC 7662 §2.2
-    else:  # Entra publishes no revocation endpoint (API-FACTS §1.1)
+    else:  # Entra publishes no revocation endpoint (docs/bc/1-identity.md §1.1)
         assert "publishes no revocation endpoint" in text
 
 

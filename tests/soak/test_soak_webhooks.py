@@ -4,7 +4,7 @@
 Malformed and huge bodies, deep nesting, wrong and unknown tokens, wrong ``clientState``,
 resources of other companies, hosts, tenants and environments, forged deletes of records
 BC still has, wrong methods. Goals: no 5xx, no 404/410 (BC would delete the subscription,
-API-FACTS §6.4), no row stored for an unauthenticated request, no mirror change, no
+docs/bc/6-webhooks.md §6.4), no row stored for an unauthenticated request, no mirror change, no
 request to another host.
 """
 

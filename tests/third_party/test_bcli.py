@@ -53,7 +53,7 @@ def _run(coroutine: Any) -> Any:
 
 def test_list_follows_nextlink_on_bcs_origin(tls_emulator: EmulatorServer, tmp_path: Path) -> None:
     # @odata.nextLink is absolute on BC's origin (OData v4.01 part 1 §11.2.5.7; BC server-driven
-    # paging, API-FACTS §3); bcli follows it only on *.businesscentral.dynamics.com.
+    # paging, docs/bc/3-odata-queries.md §3); bcli follows it only on *.businesscentral.dynamics.com.
     config = tls_emulator.emulator.config
 
     async def scenario() -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]], int]:
@@ -74,7 +74,7 @@ def test_list_follows_nextlink_on_bcs_origin(tls_emulator: EmulatorServer, tmp_p
 
 
 def test_get_filter_select_expand(tls_emulator: EmulatorServer, tmp_path: Path) -> None:
-    # $filter/$select/$expand on API v2.0 (API-FACTS §3; DOCS api/dynamics_salesorder_get.md)
+    # $filter/$select/$expand on API v2.0 (docs/bc/3-odata-queries.md §3; DOCS api/dynamics_salesorder_get.md)
     config = tls_emulator.emulator.config
 
     async def scenario() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -97,7 +97,7 @@ def test_get_filter_select_expand(tls_emulator: EmulatorServer, tmp_path: Path) 
 
 def test_sales_order_with_lines_etag_update_action_and_delete(tls_emulator: EmulatorServer, tmp_path: Path) -> None:
     # Deep insert of a sales order with lines (DOCS api/dynamics_salesorder_create.md), PATCH
-    # with If-Match and 409 Request_EntityChanged for a stale ETag (API-FACTS §4), the bound
+    # with If-Match and 409 Request_EntityChanged for a stale ETag (docs/bc/4-concurrency.md §4), the bound
     # action shipAndInvoice (DOCS api/dynamics_salesorder_shipandinvoice.md: 204, the order
     # becomes a posted invoice) and DELETE (DOCS api/dynamics_salesorder_delete.md: 204).
     config = tls_emulator.emulator.config
@@ -192,7 +192,7 @@ def test_upload_attachment_two_phase(tls_emulator: EmulatorServer, tmp_path: Pat
 
 def test_custom_api_route(tls_emulator: EmulatorServer, tmp_path: Path) -> None:
     # a custom API page: /api/{publisher}/{group}/{version}/companies({id})/{entitySet}
-    # (DOCS developer/devenv-develop-custom-api.md, API-FACTS §2.2)
+    # (DOCS developer/devenv-develop-custom-api.md, docs/bc/2-urls.md §2.2)
     config = tls_emulator.emulator.config
 
     async def scenario() -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """MSAL and bc-cli against ``bcbridge emulator --tls`` itself: the command a user runs, in its
 own process, with the two host names routed to its port inside this test process.
 
-Expected values: BC's client-credentials scope and the environments API shape (API-FACTS
-§0, §2.1; DOCS ``webservices/api-get-environments.md``), never the emulator's own output.
+Expected values: BC's client-credentials scope and the environments API shape (docs/bc/0-quick-reference.md
+§0, §2.1;
+https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/webservices/api-get-environments),
+never the emulator's own output.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ def _companies(server: EmulatorServer, token: str) -> httpx.Response:
 
 def test_client_credentials_token_calls_bc(tls_emulator: EmulatorServer) -> None:
     # https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow
-    # (scope "{resource}/.default", token_type Bearer); BC's scope: API-FACTS §0
+    # (scope "{resource}/.default", token_type Bearer); BC's scope: docs/bc/0-quick-reference.md §0
     config = tls_emulator.emulator.config
     app = msal.ConfidentialClientApplication(
         config.client_id, client_credential=config.client_secret, authority=f"{AUTHORITY}/{config.tenant}"

@@ -1,7 +1,7 @@
 """How the admin shows numbers and statuses: BC's precision, thousands separators, badges.
 
 BC's rounding precisions (the defaults of BC's General Ledger Setup page, Microsoft Learn
-"Set up general ledger"; BC sends decimals as JSON numbers, API-FACTS §7.2): amounts 0.01
+"Set up general ledger"; BC sends decimals as JSON numbers, docs/bc/7-entities.md §7.2): amounts 0.01
 ("Amount Rounding Precision"), unit amounts (unit price, unit cost) up to 0.00001
 ("Unit-Amount Rounding Precision"), quantities up to 0.00001 (the item's "Qty. Rounding
 Precision"). The mirror stores 10 decimal places, so values are shown

@@ -40,7 +40,7 @@ DecimalText = Annotated[
     str,
     StringConstraints(pattern=DECIMAL_PATTERN),
     Field(
-        description="Decimal as its exact text, up to 10 places (BC sends a JSON number, API-FACTS §7.2; "
+        description="Decimal as its exact text, up to 10 places (BC sends a JSON number, docs/bc/7-entities.md §7.2; "
         "bcbridge keeps the digits as stored)."
     ),
 ]

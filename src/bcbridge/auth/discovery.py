@@ -1,7 +1,7 @@
 """OpenID discovery: where an authority's authorize and token endpoints are.
 
 Entra publishes ``{authority}/{tenant}/v2.0/.well-known/openid-configuration``
-(API-FACTS §1.1); reading it instead of hard-coding paths lets the same code reach Entra,
+(docs/bc/1-identity.md §1.1); reading it instead of hard-coding paths lets the same code reach Entra,
 sovereign clouds, the emulator and any OpenID provider that serves the same path.
 
 The endpoints bcbridge sends the client secret or tokens to (authorize, token, revocation,
@@ -27,7 +27,7 @@ class OpenIDConfiguration:
     """The endpoints bcbridge uses from a discovery document (absolute URLs).
 
     ``revocation_endpoint`` (RFC 7009) and ``introspection_endpoint`` (RFC 7662) are ``""``
-    when the provider publishes none; Entra ID publishes neither (API-FACTS §1.1).
+    when the provider publishes none; Entra ID publishes neither (docs/bc/1-identity.md §1.1).
     """
 
     issuer: str

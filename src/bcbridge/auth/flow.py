@@ -14,7 +14,7 @@ __all__ = ["BCAuth"]
 class BCAuth(httpx.Auth):
     """Bearer auth from a :class:`TokenManager`; on a 401, refresh once and replay.
 
-    BC answers 401 for a missing, expired or revoked token (API-FACTS §8); one refresh and
+    BC answers 401 for a missing, expired or revoked token (docs/bc/8-errors.md §8); one refresh and
     one replay cover a token that expired in flight, while a second 401 is returned to the
     caller (the app itself is not allowed in), so there is no loop.
     """

@@ -1,7 +1,7 @@
 """Token revocation (RFC 7009) for Deauthorize.
 
 Entra ID publishes no ``revocation_endpoint`` (its refresh tokens are revoked by an admin or
-a password change, API-FACTS §1.2), so against Entra Deauthorize only forgets the tokens.
+a password change, docs/bc/1-identity.md §1.2), so against Entra Deauthorize only forgets the tokens.
 A provider whose discovery document lists one (RFC 8414 §2 ``revocation_endpoint``) is asked
 to revoke the refresh token (which, RFC 7009 §2.1, may also end the access tokens of the same
 grant), or the access token when there is no refresh token.

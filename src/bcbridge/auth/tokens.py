@@ -1,6 +1,6 @@
 """Access tokens for a connection: acquire, cache, refresh ahead of expiry, one at a time.
 
-Grants (API-FACTS §1): authorization code with PKCE (S256) started by the admin's
+Grants (docs/bc/1-identity.md §1): authorization code with PKCE (S256) started by the admin's
 Authorize button, refresh token (Entra returns a new refresh token on every use; the
 newest is always the one stored), and client credentials (no refresh token; a new token
 is simply requested).
@@ -74,7 +74,7 @@ class OfflineAccessNotGranted(TokenEndpointError, FatalError):
     """An authorization-code sign-in succeeded but the provider issued no refresh token.
 
     The access token would die within the hour with nothing to renew it, so the sign-in is
-    refused. Entra issues one whenever ``offline_access`` is requested (API-FACTS §1.2); a
+    refused. Entra issues one whenever ``offline_access`` is requested (docs/bc/1-identity.md §1.2); a
     standard OpenID provider only when ``prompt`` contains ``consent`` (OpenID Connect
     Core 1.0 §11).
     """
@@ -153,7 +153,7 @@ class TokenManager:
         return self._renew(None, force=True, always=True)
 
     def begin_authorization(self, connection: Connection, redirect_uri: str) -> PendingAuthorization:
-        """Start the authorization code grant with PKCE S256 (API-FACTS §1.2).
+        """Start the authorization code grant with PKCE S256 (docs/bc/1-identity.md §1.2).
 
         The connection's ``prompt`` is sent when set (Entra: ``select_account``; standard
         providers need ``consent`` to grant ``offline_access``).

@@ -54,7 +54,7 @@ def _n(count: int, one: str, many: str | None = None) -> str:
 
 DEMO_USER, DEMO_PASSWORD = "admin", "admin"
 DEMO_COMPANY = "CRONUS US"
-#: Entity sets whose changes come in by webhook in the demo (all webhook-capable, API-FACTS §6.3).
+#: Entity sets whose changes come in by webhook in the demo (all webhook-capable, docs/bc/6-webhooks.md §6.3).
 WEBHOOK_SETS = ["items", "customers", "salesInvoices", "salesOrders"]
 FEED = Path(__file__).with_name("webshop_orders.json")
 

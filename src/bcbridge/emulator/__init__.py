@@ -7,7 +7,7 @@ control API (``/_emulator/...``); it runs on a real loopback port
 (:func:`~bcbridge.emulator.server.serve`) or in-process as an httpx transport
 (:meth:`Emulator.transport`).
 
-Behaviour follows ``shared/bc/API-FACTS.md``; what it says is UNVERIFIED is a setting of
+Behaviour follows ``docs/bc/``; what it says is UNVERIFIED is a setting of
 :class:`EmulatorConfig`.
 """
 

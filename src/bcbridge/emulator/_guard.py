@@ -1,7 +1,7 @@
 """What happens around every BC request: limits, faults, timeouts and the request log.
 
 Used by :class:`bcbridge.emulator.control.Control` (``guard`` for BC, ``observe`` for
-identity). Order for a BC request (API-FACTS §5): the per-user rate window and queue
+identity). Order for a BC request (docs/bc/5-limits.md §5): the per-user rate window and queue
 (:class:`~bcbridge.emulator.limits.Limiter`; 429/503), then a fault if a rule fires
 (:mod:`~bcbridge.emulator.faults`), then the handler, then the simulated server time
 (``Limits.latency_ms`` / ``per_record_us``, still holding the slot), then the timeouts:

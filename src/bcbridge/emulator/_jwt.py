@@ -19,7 +19,7 @@ class SigningKey:
     """A fresh 2048-bit RSA key per emulator; its ``kid`` is the RFC 7638 thumbprint.
 
     Entra publishes its keys at ``/{tenant}/discovery/v2.0/keys`` and names the one that
-    signed a token in the JWT header's ``kid`` (ENTRA ``access-tokens.md``).
+    signed a token in the JWT header's ``kid`` (https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens).
     """
 
     def __init__(self) -> None:

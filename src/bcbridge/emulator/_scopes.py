@@ -1,4 +1,4 @@
-"""Scopes the emulated directory grants for BC (API-FACTS §1.1-§1.3)."""
+"""Scopes the emulated directory grants for BC (docs/bc/1-identity.md §1.1-§1.3)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ __all__ = [
 ]
 
 BC_RESOURCE = BC_SCOPE.removesuffix("/.default")
-#: BC's delegated permissions (DOCS ``developer/devenv-develop-connect-apps.md``); the
+#: BC's delegated permissions (
+#: https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/developer/devenv-develop-connect-apps);
+#: the
 #: ``scp`` claim of a delegated token lists them, space separated.
 DELEGATED_PERMISSIONS = ("Financials.ReadWrite.All", "user_impersonation")
 #: BC's application permission for APIs and web services (DOCS S2S page); ``roles`` claim.

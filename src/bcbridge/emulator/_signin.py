@@ -1,7 +1,9 @@
 """The authorize endpoint: Entra's sign-in and consent page, reduced to one form.
 
 ``GET /{tenant}/oauth2/v2.0/authorize`` validates the request the way Entra does
-(ENTRA ``v2-oauth2-auth-code-flow.md``, API-FACTS §1.2): problems with the tenant, the
+(
+https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow,
+docs/bc/1-identity.md §1.2): problems with the tenant, the
 client or the redirect URI are shown on an error page (Entra never redirects to an
 unregistered URI); other problems redirect back with ``error=...``. A valid request
 shows one page with the demo user's e-mail, a password field, the app's requested

@@ -1,4 +1,4 @@
-"""The token endpoint: ``POST /{tenant}/oauth2/v2.0/token`` (API-FACTS §1.2, §1.3, §1.5).
+"""The token endpoint: ``POST /{tenant}/oauth2/v2.0/token`` (docs/bc/1-identity.md §1.2, §1.3, §1.5).
 
 Grants: ``authorization_code`` (with PKCE S256/plain), ``refresh_token`` (soft rotation:
 a new refresh token on every use, the old one stays valid unless

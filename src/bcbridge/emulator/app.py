@@ -26,7 +26,7 @@ __all__ = ["Emulator"]
 logger = logging.getLogger("bcbridge.emulator")
 
 # /{tenant}/oauth2/v2.0/{authorize,token}, /{tenant}/v2.0/.well-known/openid-configuration,
-# /{tenant}/discovery/v2.0/keys (API-FACTS §1.1), the device code flow's
+# /{tenant}/discovery/v2.0/keys (docs/bc/1-identity.md §1.1), the device code flow's
 # /{tenant}/oauth2/v2.0/devicecode and /common/oauth2/deviceauth, and MSAL's instance
 # discovery /common/discovery/instance
 _IDENTITY_PATH = re.compile(

@@ -11,7 +11,7 @@ from bcbridge.emulator.limits import Limits
 
 __all__ = ["BC_SCOPE", "EmulatorConfig"]
 
-#: The one scope BC accepts for both grants (API-FACTS §0).
+#: The one scope BC accepts for both grants (docs/bc/0-quick-reference.md §0).
 BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 
 
@@ -21,16 +21,16 @@ class EmulatorConfig:
 
     Attributes:
         tenant: Entra tenant id (GUID string). ``tenant_domains`` are accepted as aliases
-            wherever BC or Entra accept a tenant (API-FACTS §1.1).
+            wherever BC or Entra accept a tenant (docs/bc/1-identity.md §1.1).
         tenant_domains: Verified domain names of the tenant, e.g. ``cronus.onmicrosoft.com``.
-        environment: Environment name in BC URLs (case-insensitive, API-FACTS §10).
+        environment: Environment name in BC URLs (case-insensitive, docs/bc/10-notes.md §10).
         client_id / client_secret: The one app registration the directory knows.
         redirect_uris: Registered redirect URIs; empty means any ``http(s)`` URI is accepted
             (convenient locally; real Entra requires an exact match).
         seed: Seed of the deterministic demo data.
         scale: Multiplies the demo data volume (``scale=1`` is a small demo company).
         access_token_lifetime: Seconds an access token lives (Entra: 60-90 min; ``expires_in``
-            is 3599 in every sample, API-FACTS §1.4).
+            is 3599 in every sample, docs/bc/1-identity.md §1.4).
         auth_code_lifetime: Seconds an authorization code can be redeemed (about 10 min).
         refresh_token_lifetime: Seconds a refresh token lives (90 days).
         base_url: Where the emulator is reachable, e.g. ``http://127.0.0.1:8765``; used
@@ -41,16 +41,16 @@ class EmulatorConfig:
             them to ``https://api.businesscentral.dynamics.com`` and
             ``https://login.microsoftonline.com``, so clients that insist on BC's own
             https host names work unchanged (see :mod:`bcbridge.emulator.tls`).
-        access_token_audience: ``aud`` of access tokens (API-FACTS §1.1: **UNVERIFIED**, most
+        access_token_audience: ``aud`` of access tokens (docs/bc/1-identity.md §1.1: **UNVERIFIED**, most
             likely ``https://api.businesscentral.dynamics.com``); BC rejects other audiences.
         invalid_client_status: HTTP status of ``invalid_client`` token errors (wrong secret);
-            Entra sends 401 "for some cases" (API-FACTS §1.5, **UNVERIFIED**), else 400.
+            Entra sends 401 "for some cases" (docs/bc/1-identity.md §1.5, **UNVERIFIED**), else 400.
         strict_refresh_token_rotation: When True a refresh token stops working once it has
-            been redeemed. Entra does not do this (soft rotation, API-FACTS §1.2), so the
+            been redeemed. Entra does not do this (soft rotation, docs/bc/1-identity.md §1.2), so the
             default is False; True checks that a client always stores the newest token.
         public_client: When True the token endpoint accepts the authorization-code and
             refresh grants without a client secret (a "public client" registration).
-        limits: Initial per-user operational limits (API-FACTS §5); changed at run time
+        limits: Initial per-user operational limits (docs/bc/5-limits.md §5); changed at run time
             through ``PUT /_emulator/limits``.
         latency_ms / per_record_us: Simulated BC server time per request (milliseconds) and
             per record served (microseconds), spent inside one of the user's 5 processing
@@ -60,21 +60,21 @@ class EmulatorConfig:
         data_anchor: ISO date/datetime the demo timestamps are spread before (180 days);
             ``None`` means midnight UTC of the day the data is built.
         default_company: Company id or name used when a BC URL names none; ``None`` means
-            the only company, else ``Internal_CompanyNotFound`` (API-FACTS §2.1).
-        max_page_size: Server-driven page size limit (20,000 online, API-FACTS §3/§5).
+            the only company, else ``Internal_CompanyNotFound`` (docs/bc/2-urls.md §2.1).
+        max_page_size: Server-driven page size limit (20,000 online, docs/bc/3-odata-queries.md §3/§5).
         top_above_limit_status: Status for ``$top`` above ``max_page_size`` (413 per the
-            limits table, API-FACTS §5); ``0`` serves pages with ``@odata.nextLink`` instead.
+            limits table, docs/bc/5-limits.md §5); ``0`` serves pages with ``@odata.nextLink`` instead.
         reject_or_across_fields: Reject ``or`` across distinct fields in ``$filter``
-            (DOCS odata-known-limitations, API-FACTS §3).
+            (DOCS odata-known-limitations, docs/bc/3-odata-queries.md §3).
         etag_mismatch_status: Status of ``Request_EntityChanged`` for a stale ``If-Match``
-            (409 per API-FACTS §4; 412 is the generic OData alternative).
+            (409 per docs/bc/4-concurrency.md §4; 412 is the generic OData alternative).
         reject_read_only_writes: Reject writes to read-only fields with
-            ``BadRequest_InvalidOperation`` (API-FACTS §10, UNVERIFIED for every field);
+            ``BadRequest_InvalidOperation`` (docs/bc/10-notes.md §10, UNVERIFIED for every field);
             False ignores them.
         put_status: Status answered to PUT on API entities (405; ``0`` treats PUT as PATCH,
             UNVERIFIED which BC does).
         require_line_document_filter: Top-level document-line GETs need an id or a
-            ``documentId`` filter (AL ``APIV2SalesOrderLines.Page.al``, API-FACTS §2.1).
+            ``documentId`` filter (AL ``APIV2SalesOrderLines.Page.al``, docs/bc/2-urls.md §2.1).
         batch_max_operations: Most operations in one ``$batch`` (100, operational limits);
             more -> 400 ``BadRequest``.
         batch_outer_company: ``?company=`` on ``POST $batch`` applies to relative inner URLs
@@ -87,12 +87,12 @@ class EmulatorConfig:
         codeunit_result_as_text: Codeunit web services return structured results as a JSON
             *string* in ``value`` (AL procedures return Text); False returns JSON arrays.
         subscription_lifetime: Seconds a webhook subscription lives after creation or renewal
-            (3 days, API-FACTS §6.2).
+            (3 days, docs/bc/6-webhooks.md §6.2).
         max_subscriptions: Webhook subscriptions per environment (200, operational limits).
         handshake_method / handshake_timeout: How the ``validationToken`` handshake calls the
-            notificationUrl (POST per third parties; 5 s, API-FACTS §6.2).
+            notificationUrl (POST per third parties; 5 s, docs/bc/6-webhooks.md §6.2).
         notification_delay: Seconds a notification window stays open after its first change
-            (30 s, API-FACTS §6.4).
+            (30 s, docs/bc/6-webhooks.md §6.4).
         max_notifications: Records changed in one window above which one ``collection``
             notification is sent instead (1,000).
         collection_filter_field: Field named in a ``collection`` notification's ``$filter``

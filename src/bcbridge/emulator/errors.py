@@ -31,7 +31,7 @@ class BCError(Exception):
     """Raised inside BC handlers; rendered as ``{"error": {"code", "message"}}``.
 
     BC appends two spaces and ``CorrelationId:  <guid>.`` to every message
-    (API-FACTS §8, DOCS ``webservices/use-odata-batch.md``).
+    (docs/bc/8-errors.md §8, https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/webservices/use-odata-batch).
     """
 
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
@@ -56,13 +56,13 @@ def bc_error_response(
     headers: dict[str, str] | None = None,
     correlation_id: str | None = None,
 ) -> Response:
-    """A BC OData error response (API-FACTS §8)."""
+    """A BC OData error response (docs/bc/8-errors.md §8)."""
     error = BCError(status, code, message)
     return json_response(error.body(correlation_id), status=status, headers=headers)
 
 
 def entra_error_response(error: str, aadsts: int, description: str, now: datetime, status: int = 400) -> Response:
-    """An Entra ID token-endpoint error (API-FACTS §1.5).
+    """An Entra ID token-endpoint error (docs/bc/1-identity.md §1.5).
 
     ``error_description`` starts with ``AADSTS<code>: `` and ends with trace and correlation
     ids and a timestamp, as Entra sends it.

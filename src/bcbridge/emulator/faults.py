@@ -9,8 +9,8 @@ method, a path regular expression and the side (``target``: BC, identity or both
 Faults (``fault``):
 
 * ``"429"``, ``"502"``, ``"503"`` (with ``Retry-After``, as BC sends on 502/503 and the
-  emulator also on 429, API-FACTS §5), ``"500"``, ``"504"`` and any other 4xx/5xx status:
-  a BC error response (API-FACTS §8).
+  emulator also on 429, docs/bc/5-limits.md §5), ``"500"``, ``"504"`` and any other 4xx/5xx status:
+  a BC error response (docs/bc/8-errors.md §8).
 * ``"reset"``: the connection is dropped without an answer. On a real socket the emulator
   shuts the socket down; in-process it raises :class:`httpx.RemoteProtocolError`, which is
   what httpx raises when a server disconnects, so clients see a transport error either way.
@@ -58,7 +58,7 @@ __all__ = ["DisconnectResponse", "FaultRule", "Faults", "fault_response", "trunc
 _NAMED = {"reset", "slow", "truncate"}
 _TARGETS = {"bc", "identity", "any"}
 
-# Codes in BC's families (API-FACTS §8); those for 502/504 are **UNVERIFIED** (a gateway
+# Codes in BC's families (docs/bc/8-errors.md §8); those for 502/504 are **UNVERIFIED** (a gateway
 # answers them before BC sees the request).
 _STATUS_ERRORS: dict[int, tuple[str, str]] = {
     429: ("Application_TooManyRequests", "Too many requests reached."),
@@ -206,7 +206,7 @@ class Faults:
 
 
 def fault_response(rule: FaultRule) -> Response:
-    """The error answer of a status fault (a BC error JSON, API-FACTS §8)."""
+    """The error answer of a status fault (a BC error JSON, docs/bc/8-errors.md §8)."""
     status = int(rule.fault)
     code, message = _STATUS_ERRORS.get(status, ("Unknown", f"Injected fault {status}."))
     headers: dict[str, str] = {}

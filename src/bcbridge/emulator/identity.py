@@ -1,4 +1,4 @@
-"""The emulated Microsoft Entra ID directory of one BC tenant (API-FACTS §1).
+"""The emulated Microsoft Entra ID directory of one BC tenant (docs/bc/1-identity.md §1).
 
 Endpoints (``{tenant}`` is the tenant GUID, one of ``EmulatorConfig.tenant_domains``, or
 ``common``/``organizations``/``consumers`` where Entra accepts them):
@@ -281,7 +281,7 @@ class Identity:
         Raises:
             BCError: 401 ``Authentication_InvalidCredentials`` with ``WWW-Authenticate``
                 for a missing, malformed, forged, expired, not-yet-valid, wrong-audience
-                or other-tenant token (API-FACTS §8).
+                or other-tenant token (docs/bc/8-errors.md §8).
         """
         cached = request.environ.get(CLAIMS_ENVIRON_KEY)
         if isinstance(cached, dict):

@@ -1,6 +1,8 @@
-"""BC online's per-user operational limits for OData/API requests (API-FACTS §5).
+"""BC online's per-user operational limits for OData/API requests (docs/bc/5-limits.md §5).
 
-Source: DOCS ``administration/operational-limits-online.md`` (per-user rate, concurrency,
+Source:
+https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/administration/operational-limits-online
+(per-user rate, concurrency,
 queue and connection limits; queue wait and operation timeouts) and
 ``api-reference/v2.0/dynamics-rate-limits.md`` (request execution limit, 504).
 
@@ -11,7 +13,7 @@ load over several users gets more throughput, as in BC. The timeouts (queue wait
 operation 408, execution 504) are applied by :meth:`bcbridge.emulator.control.Control.guard`.
 
 The error codes BC puts in these responses are not documented; the ones in
-:data:`LIMIT_ERRORS` are **UNVERIFIED** choices in BC's code families (API-FACTS §8).
+:data:`LIMIT_ERRORS` are **UNVERIFIED** choices in BC's code families (docs/bc/8-errors.md §8).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["LIMIT_ERRORS", "Limiter", "Limits"]
 
 #: HTTP status -> (BC error code, message template). **UNVERIFIED**: BC documents the
-#: statuses (API-FACTS §5) but not the codes or texts of these errors.
+#: statuses (docs/bc/5-limits.md §5) but not the codes or texts of these errors.
 LIMIT_ERRORS: dict[int, tuple[str, str]] = {
     429: (
         "Application_TooManyRequests",
@@ -58,7 +60,7 @@ def limit_error(status: int, headers: dict[str, str] | None = None, **values: ob
 
 @dataclass
 class Limits:
-    """Per-user limits; defaults are BC online's (API-FACTS §0 and §5).
+    """Per-user limits; defaults are BC online's (docs/bc/0-quick-reference.md §0 and §5).
 
     Attributes:
         requests_per_window: Requests a user may make per sliding window (6,000) -> 429

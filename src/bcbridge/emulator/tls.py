@@ -38,7 +38,7 @@ __all__ = [
     "ensure_certificates",
 ]
 
-#: BC online's API host (API-FACTS §0) and Entra ID's sign-in host (API-FACTS §1.1).
+#: BC online's API host (docs/bc/0-quick-reference.md §0) and Entra ID's sign-in host (docs/bc/1-identity.md §1.1).
 BC_API_HOST = "api.businesscentral.dynamics.com"
 ENTRA_HOST = "login.microsoftonline.com"
 DEFAULT_NAMES: tuple[str, ...] = (BC_API_HOST, ENTRA_HOST, "localhost", "127.0.0.1")

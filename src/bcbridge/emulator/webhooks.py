@@ -1,6 +1,6 @@
 """Webhook notifications of the emulated BC: collection windows, coalescing and delivery.
 
-Follows API-FACTS §6.4 (DOCS ``api-reference/v2.0/dynamics-subscriptions.md``):
+Follows docs/bc/6-webhooks.md §6.4 (https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/dynamics-subscriptions):
 
 * Every change the store reports (:meth:`BusinessCentral.on_change`) is collected per
   subscription in a window that opens with the first change and closes
@@ -54,13 +54,13 @@ _CREATE_LOCK = threading.Lock()
 
 
 def iso(moment: datetime) -> str:
-    """``2026-11-21T12:00:00.123Z``: BC's DateTimeOffset format (API-FACTS §10)."""
+    """``2026-11-21T12:00:00.123Z``: BC's DateTimeOffset format (docs/bc/10-notes.md §10)."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass
 class Subscription:
-    """One webhook subscription (API-FACTS §6.1)."""
+    """One webhook subscription (docs/bc/6-webhooks.md §6.1)."""
 
     subscription_id: str
     notification_url: str
@@ -320,7 +320,7 @@ class Notifier:
     # -- handshake ---------------------------------------------------------------------------
     def handshake(self, url: str) -> str | None:
         """Call ``url?validationToken=<token>``; ``None`` when it echoed the token with 200,
-        else why not (API-FACTS §6.2: 200 with the token as plain text within ~5 s)."""
+        else why not (docs/bc/6-webhooks.md §6.2: 200 with the token as plain text within ~5 s)."""
         token = uuid.uuid4().hex
         try:
             response = self._http().request(

@@ -97,7 +97,7 @@ class BC:
     # -- companies ------------------------------------------------------------------------
 
     def companies(self) -> list[dict[str, Any]]:
-        """``GET companies``: the environment's companies as BC returns them (API-FACTS §2.7)."""
+        """``GET companies``: the environment's companies as BC returns them (docs/bc/2-urls.md §2.7)."""
         payload = self.client.get_json(self.urls.companies())
         return list(payload.get("value", []))
 

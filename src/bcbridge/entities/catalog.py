@@ -2,7 +2,7 @@
 
 Source: ``bcbridge/data/entities.json``, the one catalogue the emulator reads too (fields in
 JSON order, key, containment), and
-API-FACTS §2.4 (bound actions) and §6.3 (webhook-capable sets).
+docs/bc/2-urls.md §2.4 (bound actions) and §6.3 (webhook-capable sets).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 __all__ = ["WEBHOOK_ENTITY_SETS", "EntitySetSpec", "FieldSpec", "catalog", "spec"]
 
-#: Entity sets BC sends webhook notifications for (API-FACTS §6.3).
+#: Entity sets BC sends webhook notifications for (docs/bc/6-webhooks.md §6.3).
 WEBHOOK_ENTITY_SETS = frozenset(
     {
         "accounts",
@@ -43,7 +43,7 @@ WEBHOOK_ENTITY_SETS = frozenset(
     }
 )
 
-#: Bound actions per entity set (API-FACTS §2.4).
+#: Bound actions per entity set (docs/bc/2-urls.md §2.4).
 BOUND_ACTIONS: dict[str, tuple[str, ...]] = {
     "salesInvoices": ("post", "postAndSend", "send", "cancel", "cancelAndSend", "makeCorrectiveCreditMemo"),
     "salesOrders": ("shipAndInvoice",),

@@ -1,6 +1,6 @@
 """Everyday access to one entity set of one company: ``bc.items.list(...)``, ``.get(id)``, ...
 
-Source of the URL shapes, status codes and ETag rules: API-FACTS §2.1, §2.4, §4, §10.
+Source of the URL shapes, status codes and ETag rules: docs/bc/2-urls.md §2.1, §2.4, §4, §10.
 """
 
 from __future__ import annotations

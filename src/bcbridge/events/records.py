@@ -1,9 +1,9 @@
 """A mirrored record as the REST API and the events show it: BC's field names and JSON types.
 
 Every typed mirror (:class:`~bcbridge.models.MirroredModel`) serializes to ``id`` (BC's
-``id``), its BC fields in JSON order with BC's names (the columns' verbose names, API-FACTS
+``id``), its BC fields in JSON order with BC's names (the columns' verbose names, docs/bc/7-entities.md
 §7.3), then ``lastModifiedDateTime``, ``@odata.etag`` and bcbridge's own ``deleted``,
-``deletedAt`` (tombstones) and ``syncedAt``. Types follow API-FACTS §7.2, except decimals:
+``deletedAt`` (tombstones) and ``syncedAt``. Types follow docs/bc/7-entities.md §7.2, except decimals:
 BC sends JSON numbers, bcbridge sends their exact decimal text (``"152.03"``, at most 10
 places, the column scale) so no client parses an amount into a binary float. Date-times are
 UTC with ``Z`` as BC writes them.

@@ -11,7 +11,7 @@ from bcbridge.exceptions import BCAPIError, error_class_for
 
 __all__ = ["api_error", "strip_correlation_id"]
 
-# BC appends "  CorrelationId:  <guid>." to every error message (API-FACTS §8).
+# BC appends "  CorrelationId:  <guid>." to every error message (docs/bc/8-errors.md §8).
 _CORRELATION = re.compile(r"\s*CorrelationId:\s*[0-9A-Za-z-]*\.?\s*$")
 
 

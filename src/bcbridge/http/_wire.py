@@ -52,7 +52,7 @@ def _default(value: Any) -> Any:
 
 def dumps(body: Any) -> bytes:
     """JSON for BC: datetimes in UTC with ``Z`` (naive ones are taken as UTC), UUIDs as
-    strings, Decimals as exact numbers (API-FACTS §7.2)."""
+    strings, Decimals as exact numbers (docs/bc/7-entities.md §7.2)."""
     return orjson.dumps(body, default=_default, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC)
 
 

@@ -79,7 +79,7 @@ class BCClient:
             raises propagate (keep it cheap and safe).
         user_agent: ``User-Agent`` header.
         data_access_intent: ``ReadOnly`` sends GETs to BC's read replica
-            (``Data-Access-Intent``, API-FACTS §3); never sent on writes, where BC rejects it.
+            (``Data-Access-Intent``, docs/bc/3-odata-queries.md §3); never sent on writes, where BC rejects it.
         headers: Extra headers on every request (e.g. ``Accept-Language``).
     """
 
@@ -112,7 +112,7 @@ class BCClient:
             "User-Agent": user_agent or f"bcbridge/{version()}",
         }
         default_headers.update(headers or {})
-        # BC processes 5 requests per user at once (API-FACTS §5): more sockets only queue.
+        # BC processes 5 requests per user at once (docs/bc/5-limits.md §5): more sockets only queue.
         limits = httpx.Limits(max_connections=5, max_keepalive_connections=5, keepalive_expiry=60.0)
         self.http = httpx.Client(
             auth=auth,
@@ -180,7 +180,7 @@ class BCClient:
             content: Raw body instead of ``json``.
             headers: Extra headers for this call.
             etag: ``If-Match`` value (an ``@odata.etag`` or ``*``); BC requires it on PATCH
-                and DELETE (API-FACTS §4).
+                and DELETE (docs/bc/4-concurrency.md §4).
             idempotent: Override whether repeating is safe (default: :func:`is_idempotent`).
 
         Returns:
@@ -330,7 +330,7 @@ class BCClient:
         *,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """PATCH with ``If-Match: etag`` and return the updated entity (API-FACTS §4, §10)."""
+        """PATCH with ``If-Match: etag`` and return the updated entity (docs/bc/4-concurrency.md §4, §10)."""
         return self._json_call("PATCH", url, json=body, etag=etag, headers=headers)
 
     def delete(self, url: str | httpx.URL, etag: str, *, headers: Mapping[str, str] | None = None) -> None:

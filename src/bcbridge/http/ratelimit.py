@@ -2,7 +2,9 @@
 
 BC online allows each user (and each service principal) 6,000 requests per 5-minute sliding
 window and processes 5 at once; beyond that it queues, then answers 429 or 503
-(API-FACTS §5, DOCS ``administration/operational-limits-online.md``). Workers that share a
+(docs/bc/5-limits.md §5,
+https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/administration/operational-limits-online).
+Workers that share a
 connection share those limits, so the limiter is shared too:
 
 * :class:`LocalRateLimiter`: threads of one process.
@@ -43,7 +45,7 @@ __all__ = [
     "Slot",
 ]
 
-#: BC online per-user limits (API-FACTS §0, §5).
+#: BC online per-user limits (docs/bc/0-quick-reference.md §0, §5).
 BC_RATE = 6000
 BC_WINDOW = 300.0
 BC_CONCURRENCY = 5
@@ -272,7 +274,7 @@ class RedisRateLimiter(PollingRateLimiter):
     """A limiter shared by every process that uses the same Redis ``key``.
 
     The window is a sorted-set log of acquisitions (exact sliding window, as BC counts,
-    API-FACTS §5); concurrency is a sorted set of leases that expire after ``lease`` seconds,
+    docs/bc/5-limits.md §5); concurrency is a sorted set of leases that expire after ``lease`` seconds,
     so a process that dies while holding a slot frees it by itself. Keep ``lease`` longer
     than the client's request timeout.
 

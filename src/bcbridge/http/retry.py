@@ -9,9 +9,9 @@ answer was lost, so repeating it blindly can create a duplicate. It is repeated 
 failure proves BC did not process it:
 
 * **429**: BC rejects over-limit requests before processing them (rate, queue and connection
-  limits, API-FACTS §5).
+  limits, docs/bc/5-limits.md §5).
 * **503**: BC's answer when a request waited in the per-user queue for 8 minutes without
-  being processed, or when the tenant is unavailable (API-FACTS §5, §8).
+  being processed, or when the tenant is unavailable (docs/bc/5-limits.md §5, §8).
 * a connection that was never established (``httpx.ConnectError``, ``ConnectTimeout``,
   ``PoolTimeout``): nothing was sent.
 
@@ -43,7 +43,7 @@ __all__ = [
 #: Methods that never change data, so they can always be repeated.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-#: Statuses every idempotent request may repeat (API-FACTS §5, §8).
+#: Statuses every idempotent request may repeat (docs/bc/5-limits.md §5, §8).
 _RETRY_IDEMPOTENT = frozenset({408, 429, 500, 502, 503, 504})
 
 #: Statuses that prove BC did not process the request, so even a POST may repeat them.
@@ -58,7 +58,7 @@ def is_idempotent(method: str, etag: str | None = None) -> bool:
 
     GET, HEAD and OPTIONS always are. PATCH, PUT and DELETE are when they carry a concrete
     ``If-Match`` ETag: if the first attempt was applied, the repeat fails with 409
-    ``Request_EntityChanged`` (or 404 for DELETE) instead of applying twice (API-FACTS §4).
+    ``Request_EntityChanged`` (or 404 for DELETE) instead of applying twice (docs/bc/4-concurrency.md §4).
     ``If-Match: *`` does not protect against that, and POST never is.
 
     Args:
@@ -113,7 +113,7 @@ def should_retry(
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header.
 
-    BC sends it on 502 and 503 (and the emulator on 429 too, API-FACTS §5). RFC 9110 allows
+    BC sends it on 502 and 503 (and the emulator on 429 too, docs/bc/5-limits.md §5). RFC 9110 allows
     delay-seconds (``"120"``) or an HTTP date (``"Wed, 21 Oct 2015 07:28:00 GMT"``).
 
     Args:
@@ -180,7 +180,7 @@ class RetryPolicy:
         ``Retry-After`` wins when present (capped at ``retry_after_cap``); otherwise
         exponential back-off with full jitter: uniform in ``[0, min(cap, base * 2**(attempt-1)))``
         (AWS "Exponential Backoff and Jitter"; BC asks for back-off with randomization,
-        API-FACTS §5).
+        docs/bc/5-limits.md §5).
 
         Args:
             attempt: The attempt that failed, starting at 1.

@@ -1,6 +1,6 @@
 """Every BC URL, built in one place from (api_url, tenant, environment) and an endpoint kind.
 
-Shapes (API-FACTS §2, DOCS ``webservices/api-endpoint-structure.md``):
+Shapes (docs/bc/2-urls.md §2, https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/webservices/api-endpoint-structure):
 
 ``{root}`` is ``{api_url}/v2.0/{tenant}/{environment}``.
 
@@ -66,7 +66,7 @@ def quote_key(value: Any) -> str:
     """An OData key inside parentheses: GUIDs bare, strings quoted with ``''`` escaping.
 
     BC keys of API entities are bare GUIDs (``items(fca5738a-...)``); page web services and
-    subscriptions use quoted strings (API-FACTS §2.1, §2.3). Ints are bare.
+    subscriptions use quoted strings (docs/bc/2-urls.md §2.1, §2.3). Ints are bare.
     """
     if isinstance(value, uuid.UUID):
         return str(value)
@@ -178,16 +178,16 @@ class BCUrls:
         return url if key is None else f"{url}({quote_key(key)})"
 
     def bound_action(self, company_id: str | uuid.UUID, entity_set: str, key: Any, action: str, **api: str) -> str:
-        """``.../{entity_set}({key})/Microsoft.NAV.{action}`` (POST, 204; API-FACTS §2.4)."""
+        """``.../{entity_set}({key})/Microsoft.NAV.{action}`` (POST, 204; docs/bc/2-urls.md §2.4)."""
         record = self.entity_set(company_id, entity_set, key, **api)
         return f"{record}/Microsoft.NAV.{quote_segment(action)}"
 
     def metadata(self, **api: str) -> str:
-        """``.../api/v2.0/$metadata`` (EDMX, API-FACTS §2.5)."""
+        """``.../api/v2.0/$metadata`` (EDMX, docs/bc/2-urls.md §2.5)."""
         return f"{self.api_root(**api)}/$metadata"
 
     def batch(self, **api: str) -> str:
-        """``.../api/v2.0/$batch`` (JSON batch, API-FACTS §2.6)."""
+        """``.../api/v2.0/$batch`` (JSON batch, docs/bc/2-urls.md §2.6)."""
         return f"{self.api_root(**api)}/$batch"
 
     def subscriptions(self, subscription_id: str | None = None, **api: str) -> str:

@@ -14,7 +14,7 @@ __all__ = ["ApiEndpoint", "EndpointKind", "HttpMethod", "RequestLog"]
 
 
 class EndpointKind(models.TextChoices):
-    """How an endpoint's relative URL is anchored (API-FACTS §2)."""
+    """How an endpoint's relative URL is anchored (docs/bc/2-urls.md §2)."""
 
     API = "api", "API v2.0 (/api/v2.0/companies({company_id})/...)"
     CUSTOM_API = "custom_api", "Custom API (/api/{publisher}/{group}/{version}/companies({company_id})/...)"

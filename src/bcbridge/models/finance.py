@@ -1,4 +1,4 @@
-"""Mirrored finance: general ledger entries (BC API v2.0, API-FACTS §7.3).
+"""Mirrored finance: general ledger entries (BC API v2.0, docs/bc/7-entities.md §7.3).
 
 Columns are BC's fields in JSON order, snake_case; each column's ``bc_name`` (and help text) is BC's own
 field name, which is also the key in ``raw``; its verbose name is the caption people read."""
@@ -18,7 +18,7 @@ __all__ = ["GeneralLedgerEntry"]
 
 
 class GeneralLedgerEntry(MirroredModel):
-    """BC ``generalLedgerEntries`` (entity ``generalLedgerEntry``, API-FACTS §7.3)."""
+    """BC ``generalLedgerEntries`` (entity ``generalLedgerEntry``, docs/bc/7-entities.md §7.3)."""
 
     entry_number = integer_field("entryNumber")
     posting_date = date_field("postingDate")

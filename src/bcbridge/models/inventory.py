@@ -1,4 +1,4 @@
-"""Mirrored inventory: items with their variants, and locations (BC API v2.0, API-FACTS §7.3).
+"""Mirrored inventory: items with their variants, and locations (BC API v2.0, docs/bc/7-entities.md §7.3).
 
 Columns are BC's fields in JSON order, snake_case; each column's ``bc_name`` (and help text) is BC's own
 field name, which is also the key in ``raw``; its verbose name is the caption people read."""
@@ -19,7 +19,7 @@ __all__ = ["Item", "ItemVariant", "Location"]
 
 
 class Item(MirroredModel):
-    """BC ``items`` (entity ``item``, API-FACTS §7.3)."""
+    """BC ``items`` (entity ``item``, docs/bc/7-entities.md §7.3)."""
 
     number = text_field("number")
     display_name = text_field("displayName")
@@ -48,7 +48,7 @@ class Item(MirroredModel):
 
 
 class ItemVariant(MirroredModel):
-    """BC ``itemVariants`` (entity ``itemVariant``, API-FACTS §7.3).
+    """BC ``itemVariants`` (entity ``itemVariant``, docs/bc/7-entities.md §7.3).
 
     Children of :class:`Item` (``$expand=itemVariants``)."""
 
@@ -64,7 +64,7 @@ class ItemVariant(MirroredModel):
 
 
 class Location(MirroredModel):
-    """BC ``locations`` (entity ``location``, API-FACTS §7.3)."""
+    """BC ``locations`` (entity ``location``, docs/bc/7-entities.md §7.3)."""
 
     code = text_field("code")
     display_name = text_field("displayName")

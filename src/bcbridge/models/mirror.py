@@ -72,7 +72,7 @@ def _options(bc_name: str) -> dict[str, Any]:
     return {"verbose_name": human_name(bc_name), "help_text": f"BC field {bc_name}"}
 
 
-# Column factories for BC's JSON types (API-FACTS §7.2). The verbose name is a caption for
+# Column factories for BC's JSON types (docs/bc/7-entities.md §7.2). The verbose name is a caption for
 # people (:func:`human_name`); BC's field name is ``field.bc_name`` and the help text.
 # Strings are unbounded text: BC's Code/Text lengths vary by field and a too-short column
 # would make a sync fail on PostgreSQL. Decimals keep 10 places (BC rounds to at most 5).

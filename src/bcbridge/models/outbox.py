@@ -46,7 +46,7 @@ class OutboxOperation(models.TextChoices):
 
 
 class ConflictPolicy(models.TextChoices):
-    """What an update does when BC answers 409 ``Request_EntityChanged`` (API-FACTS §4)."""
+    """What an update does when BC answers 409 ``Request_EntityChanged`` (docs/bc/4-concurrency.md §4)."""
 
     MERGE = "merge", "re-read; re-apply if BC did not change the fields we change, else park"
     REAPPLY = "reapply", "re-read and re-apply our changes over BC's (ours win field by field)"

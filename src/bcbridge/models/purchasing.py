@@ -1,5 +1,5 @@
 """Mirrored purchasing: vendors and purchase invoices with their lines (BC API v2.0,
-API-FACTS §7.3).
+docs/bc/7-entities.md §7.3).
 
 Columns are BC's fields in JSON order, snake_case; each column's ``bc_name`` (and help text) is BC's own
 field name, which is also the key in ``raw``; its verbose name is the caption people read."""
@@ -22,7 +22,7 @@ __all__ = ["PurchaseInvoice", "PurchaseInvoiceLine", "Vendor"]
 
 
 class Vendor(MirroredModel):
-    """BC ``vendors`` (entity ``vendor``, API-FACTS §7.3)."""
+    """BC ``vendors`` (entity ``vendor``, docs/bc/7-entities.md §7.3)."""
 
     number = text_field("number")
     display_name = text_field("displayName")
@@ -51,7 +51,7 @@ class Vendor(MirroredModel):
 
 
 class PurchaseInvoice(MirroredModel):
-    """BC ``purchaseInvoices`` (entity ``purchaseInvoice``, API-FACTS §7.3)."""
+    """BC ``purchaseInvoices`` (entity ``purchaseInvoice``, docs/bc/7-entities.md §7.3)."""
 
     number = text_field("number")
     posting_date = date_field("postingDate")
@@ -106,7 +106,7 @@ class PurchaseInvoice(MirroredModel):
 
 
 class PurchaseInvoiceLine(MirroredModel):
-    """BC ``purchaseInvoiceLines`` (entity ``purchaseInvoiceLine``, API-FACTS §7.3).
+    """BC ``purchaseInvoiceLines`` (entity ``purchaseInvoiceLine``, docs/bc/7-entities.md §7.3).
 
     Children of :class:`PurchaseInvoice` (``$expand=purchaseInvoiceLines``)."""
 

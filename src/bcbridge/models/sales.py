@@ -1,5 +1,5 @@
 """Mirrored sales: customers, and sales orders, invoices and shipments with their lines
-(BC API v2.0, API-FACTS §7.3). Lines are ``header.lines``; their ``sequence`` is BC's Line No.
+(BC API v2.0, docs/bc/7-entities.md §7.3). Lines are ``header.lines``; their ``sequence`` is BC's Line No.
 
 Columns are BC's fields in JSON order, snake_case; each column's ``bc_name`` (and help text) is BC's own
 field name, which is also the key in ``raw``; its verbose name is the caption people read."""
@@ -30,7 +30,7 @@ __all__ = [
 
 
 class Customer(MirroredModel):
-    """BC ``customers`` (entity ``customer``, API-FACTS §7.3)."""
+    """BC ``customers`` (entity ``customer``, docs/bc/7-entities.md §7.3)."""
 
     number = text_field("number")
     display_name = text_field("displayName")
@@ -64,7 +64,7 @@ class Customer(MirroredModel):
 
 
 class SalesOrder(MirroredModel):
-    """BC ``salesOrders`` (entity ``salesOrder``, API-FACTS §7.3)."""
+    """BC ``salesOrders`` (entity ``salesOrder``, docs/bc/7-entities.md §7.3)."""
 
     number = text_field("number")
     external_document_number = text_field("externalDocumentNumber")
@@ -122,7 +122,7 @@ class SalesOrder(MirroredModel):
 
 
 class SalesOrderLine(MirroredModel):
-    """BC ``salesOrderLines`` (entity ``salesOrderLine``, API-FACTS §7.3).
+    """BC ``salesOrderLines`` (entity ``salesOrderLine``, docs/bc/7-entities.md §7.3).
 
     Children of :class:`SalesOrder` (``$expand=salesOrderLines``)."""
 
@@ -165,7 +165,7 @@ class SalesOrderLine(MirroredModel):
 
 
 class SalesInvoice(MirroredModel):
-    """BC ``salesInvoices`` (entity ``salesInvoice``, API-FACTS §7.3)."""
+    """BC ``salesInvoices`` (entity ``salesInvoice``, docs/bc/7-entities.md §7.3)."""
 
     number = text_field("number")
     external_document_number = text_field("externalDocumentNumber")
@@ -228,7 +228,7 @@ class SalesInvoice(MirroredModel):
 
 
 class SalesInvoiceLine(MirroredModel):
-    """BC ``salesInvoiceLines`` (entity ``salesInvoiceLine``, API-FACTS §7.3).
+    """BC ``salesInvoiceLines`` (entity ``salesInvoiceLine``, docs/bc/7-entities.md §7.3).
 
     Children of :class:`SalesInvoice` (``$expand=salesInvoiceLines``)."""
 
@@ -269,7 +269,7 @@ class SalesInvoiceLine(MirroredModel):
 
 
 class SalesShipment(MirroredModel):
-    """BC ``salesShipments`` (entity ``salesShipment``, API-FACTS §7.3)."""
+    """BC ``salesShipments`` (entity ``salesShipment``, docs/bc/7-entities.md §7.3)."""
 
     number = text_field("number")
     external_document_number = text_field("externalDocumentNumber")
@@ -318,7 +318,7 @@ class SalesShipment(MirroredModel):
 
 
 class SalesShipmentLine(MirroredModel):
-    """BC ``salesShipmentLines`` (entity ``salesShipmentLine``, API-FACTS §7.3).
+    """BC ``salesShipmentLines`` (entity ``salesShipmentLine``, docs/bc/7-entities.md §7.3).
 
     Children of :class:`SalesShipment` (``$expand=salesShipmentLines``)."""
 

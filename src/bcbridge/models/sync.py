@@ -30,7 +30,7 @@ class SyncConfig(models.Model):
     for a specific company overrides it. ``api`` is blank for API v2.0 sets,
     ``publisher/group/version`` for a custom API and ``ODataV4`` for a web service (a page
     or query published in BC, keyed by its ``$metadata`` key and fully listed each time).
-    ``children`` lists the contained sets brought with ``$expand`` (API-FACTS §3), e.g.
+    ``children`` lists the contained sets brought with ``$expand`` (docs/bc/3-odata-queries.md §3), e.g.
     ``salesInvoiceLines``; ``filter`` is an extra ``$filter`` and-ed to the sync's own.
     """
 

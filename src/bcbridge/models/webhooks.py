@@ -60,11 +60,11 @@ class SubscriptionStatus(models.TextChoices):
 
 
 class WebhookSubscription(models.Model):
-    """One BC webhook subscription (API-FACTS §6.1) for one entity set of one company.
+    """One BC webhook subscription (docs/bc/6-webhooks.md §6.1) for one entity set of one company.
 
     ``client_state`` is a random secret BC echoes in every notification; it is stored
     encrypted and compared in constant time. ``etag`` is the subscription's ``@odata.etag``
-    (PATCH and DELETE need it, API-FACTS §6.2).
+    (PATCH and DELETE need it, docs/bc/6-webhooks.md §6.2).
     """
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="webhook_subscriptions")

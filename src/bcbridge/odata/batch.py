@@ -2,7 +2,7 @@
 
 ``POST {api root}/$batch`` with ``{"requests": [{"id", "method", "url", "headers", "body"}]}``;
 ``url`` is relative to the API root; BC takes at most 100 operations per batch and answers
-``{"responses": [{"id", "status", "headers", "body"}]}`` (API-FACTS §2.6, DOCS
+``{"responses": [{"id", "status", "headers", "body"}]}`` (docs/bc/2-urls.md §2.6, DOCS
 ``webservices/use-odata-batch.md``). ``atomicityGroup`` and ``dependsOn`` are standard OData
 JSON batch fields, UNVERIFIED for BC; ``Isolation: snapshot`` runs the whole batch in one
 transaction (BC >= 17.1).
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_BATCH", "BatchOperation", "BatchRequest", "BatchResult", "send_batch"]
 
-#: BC's limit of operations per ``$batch`` (operational limits, API-FACTS §0).
+#: BC's limit of operations per ``$batch`` (operational limits, docs/bc/0-quick-reference.md §0).
 MAX_BATCH = 100
 
 
@@ -156,7 +156,7 @@ class BatchRequest:
             method: HTTP method.
             url: Relative to the API root (no leading ``/``, no host).
             body: JSON body.
-            etag: ``If-Match`` value (PATCH/DELETE need one, API-FACTS §4).
+            etag: ``If-Match`` value (PATCH/DELETE need one, docs/bc/4-concurrency.md §4).
             headers: Inner headers.
             id: Own id; default the next number.
             depends_on: Ids that must run before this one.

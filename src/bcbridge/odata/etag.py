@@ -1,7 +1,7 @@
 """ETag helpers: BC's ``@odata.etag`` values and ``If-Match``.
 
 BC puts a weak ETag (``W/"JzQ0O2c4..."``) on every entity; PATCH and DELETE need it in
-``If-Match`` (or ``*``), and a stale one gets 409 ``Request_EntityChanged`` (API-FACTS §4).
+``If-Match`` (or ``*``), and a stale one gets 409 ``Request_EntityChanged`` (docs/bc/4-concurrency.md §4).
 Treat the value as opaque.
 """
 

@@ -1,7 +1,7 @@
 """Parse BC's ``$metadata`` (OData CSDL, XML or JSON) into entity sets, fields, keys and navigations.
 
 ``GET .../api/v2.0/$metadata`` returns EDMX; enum types appear as ``NAV.<enum>`` and bound
-actions as ``Microsoft.NAV.<action>`` (API-FACTS §2.5). Only what bcbridge needs is kept:
+actions as ``Microsoft.NAV.<action>`` (docs/bc/2-urls.md §2.5). Only what bcbridge needs is kept:
 entity sets with their entity type's properties (name, type, nullability, length), keys,
 navigation properties (and the set each one is bound to), enum members and actions.
 

@@ -2,7 +2,7 @@
 
 BC pages collections at 20,000 entities online, or at the ``Prefer: odata.maxpagesize=N``
 the client asks for, and puts the next page's URL (``$skiptoken``; opaque) in
-``@odata.nextLink`` (API-FACTS §3, DOCS
+``@odata.nextLink`` (docs/bc/3-odata-queries.md §3, DOCS
 ``webservices/Server-Driven-Paging-in-OData-Web-Services.md``).
 A nextLink may be absolute or relative; a relative one is resolved against the page's
 ``@odata.context`` URL (OData JSON format §4.6: payload URLs are relative to the context URL),

@@ -3,7 +3,7 @@
 ``Query().filter(F("lastModifiedDateTime") > watermark).select("id", "number").top(100)``
 renders ``$filter=lastModifiedDateTime gt 2019-08-18T20:05:51.603Z&$select=id,number&$top=100``.
 
-Literals follow API-FACTS §3 (DOCS ``webservices/use-filter-expressions-in-odata-uris.md``):
+Literals follow docs/bc/3-odata-queries.md §3 (https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/webservices/use-filter-expressions-in-odata-uris):
 strings in single quotes with ``''`` escaping; numbers, dates (``2019-05-01``), datetimes
 (``2019-08-18T20:05:51.603Z``) and GUIDs bare; enums as quoted strings (``status eq 'Open'``).
 BC rejects ``or`` across different fields and needs ``$schemaversion=2.1`` for ``in``; the

@@ -1,7 +1,7 @@
 """Bulk pushes: the writes of many outbox messages in ``$batch`` requests.
 
 Each message contributes its one planned write (a sales order is one deep insert), so 100
-messages travel in one HTTP request (BC's maximum, API-FACTS §2.6 and §0). The messages are
+messages travel in one HTTP request (BC's maximum, docs/bc/2-urls.md §2.6 and §0). The messages are
 independent: no ``atomicityGroup`` across them, so one invalid order is parked with BC's
 inner error while the other 99 are created. A message that must be all-or-nothing is a
 ``batch`` message (``enqueue(..., "batch", payload={"operations": [...]}, atomic=True)``),

@@ -29,7 +29,7 @@ Outcome rules (one pure function, :func:`classify`):
   unknown*, so the next attempt first looks for the earlier one in BC (salesOrders by
   ``externalDocumentNumber``, one filtered GET) and adopts it instead of creating a second
   record (BC's API has no idempotency key). 429 and 503 are included: BC documents them as
-  "not processed" (API-FACTS §5), but a gateway in front of BC answers 503 after BC has
+  "not processed" (docs/bc/5-limits.md §5), but a gateway in front of BC answers 503 after BC has
   created the record. Only a create without lookup fields is re-sent blindly after a 429
   or 503 (the documented case; the alternative would park every such create in a storm);
 * permanent errors (400 ``BadRequest_*``/``Application_*``, 403, 404, mapping errors, a
@@ -81,7 +81,7 @@ __all__ = [
     "fence",
 ]
 
-#: Statuses BC documents as "not processed" (API-FACTS §5, §8); a gateway may still answer
+#: Statuses BC documents as "not processed" (docs/bc/5-limits.md §5, §8); a gateway may still answer
 #: them after BC processed the request, so a write with lookup fields looks BC up anyway.
 _NOT_PROCESSED = frozenset({429, 503})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

@@ -2,8 +2,8 @@
 
 :func:`sales_order` stores an outbox message in the caller's transaction; the dispatcher
 resolves customer and items through the external-id map (:mod:`bcbridge.push.mapping`),
-posts ``salesOrders`` with ``salesOrderLines`` nested (deep insert, API-FACTS §2.6), writes
-BC's id, number and ETag back, and runs follow-up actions (``shipAndInvoice``, API-FACTS
+posts ``salesOrders`` with ``salesOrderLines`` nested (deep insert, docs/bc/2-urls.md §2.6), writes
+BC's id, number and ETag back, and runs follow-up actions (``shipAndInvoice``, docs/bc/2-urls.md
 §2.4). ``externalDocumentNumber`` is how a lost answer is recovered: before creating again
 the dispatcher looks for the order in BC by it (BC has no idempotency key).
 """

@@ -5,7 +5,7 @@ The admin's action and ``bcbridge push --message ID`` call :func:`send_again`:
 * a **parked** or **pending** message is made due and sent now (as "Retry now" plus a
   drain of its connection);
 * a **sent update** (PATCH) is queued again as a new message with the same changes and no
-  ETag, so the dispatcher reads BC's current ETag first (API-FACTS §4: ``If-Match`` with
+  ETag, so the dispatcher reads BC's current ETag first (docs/bc/4-concurrency.md §4: ``If-Match`` with
   the record's ETag) - sending the same changes twice leaves BC as once;
 * a **sent create, sales order, action, call, delete or batch** is refused: BC already has
   its effect (``bc_number`` says which record), and a second POST would make a second

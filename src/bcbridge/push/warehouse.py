@@ -4,7 +4,7 @@ Seed 000 lists the jobs: "fetch warehouse shipments, get and update pick details
 shipment picks, post warehouse shipments", each an endpoint row called by code. They are
 served by a custom API (``/api/contoso/warehouse/v1.0/companies({id})/warehouseShipments``
 with ``warehouseShipmentLines`` and the bound actions ``Microsoft.NAV.registerPick`` and
-``Microsoft.NAV.post``, API-FACTS §2.2) and codeunit ``APICodeunits`` published as a web
+``Microsoft.NAV.post``, docs/bc/2-urls.md §2.2) and codeunit ``APICodeunits`` published as a web
 service (``POST /ODataV4/APICodeunits_GetWhseShipmentList?company=...``, §2.3).
 
 :func:`install_warehouse_endpoints` writes those rows for a connection (editable in the

@@ -3,7 +3,7 @@
 A :class:`Plan` holds, per ``(company pk, api, entity set)``, the keys to read again (with
 the newest ``lastModifiedDateTime`` notified), the keys to soft-delete and whether the whole
 set must be pulled (``collection``). Plans of several deliveries :func:`merge` into one, so
-a batch reads each changed record once. Resources follow API-FACTS §6.4.
+a batch reads each changed record once. Resources follow docs/bc/6-webhooks.md §6.4.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ CHANGE_TYPES = frozenset({"created", "updated", "deleted", "collection"})
 #: Microsoft Graph's lifecycle notifications (``lifecycleEvent``); BC's documents are silent.
 LIFECYCLE_EVENTS = frozenset({"subscriptionRemoved", "reauthorizationRequired", "missed"})
 #: ``[prefix/]api/{v2.0 | pub/grp/ver}/companies({id})/{set}[({key})][?$filter=...]``
-#: (API-FACTS §6.4); a prefix must be the connection's environment root.
+#: (docs/bc/6-webhooks.md §6.4); a prefix must be the connection's environment root.
 _RESOURCE = re.compile(
     r"^(?P<prefix>.*?/)?api/(?P<api>v2\.0|[^/]+/[^/]+/[^/]+)/companies\((?P<company>[^)]+)\)"
     r"/(?P<set>[A-Za-z_]\w*)(?:\((?P<key>[^)]+)\))?/?(?:\?.*)?$"

@@ -24,9 +24,9 @@ def import_endpoints(bc: BC, routes: list[str] | None = None) -> list[ApiEndpoin
 
     * ``ODataV4/$metadata``: each entity set (a page or query web service) becomes a GET
       ``odata_v4`` endpoint ``WS_<SERVICE>``; each unbound action (a codeunit published as a
-      web service, ``{Service}_{Action}``) a POST ``unbound_action`` endpoint (API-FACTS §2.3).
+      web service, ``{Service}_{Action}``) a POST ``unbound_action`` endpoint (docs/bc/2-urls.md §2.3).
     * each custom API route ``publisher/group/version`` in ``routes``: each entity set becomes
-      ``GET_<GROUP>_<SET>`` (API-FACTS §2.2).
+      ``GET_<GROUP>_<SET>`` (docs/bc/2-urls.md §2.2).
 
     Returns:
         The endpoints created.

@@ -1,6 +1,6 @@
 """The sync engine: full load and incremental pull of an entity set into the mirror.
 
-Incremental pull (API-FACTS §3, the docs' canonical filter)::
+Incremental pull (docs/bc/3-odata-queries.md §3, the docs' canonical filter)::
 
     GET companies({id})/salesInvoices?$filter=lastModifiedDateTime gt <watermark - overlap>
         &$orderby=lastModifiedDateTime&$expand=salesInvoiceLines
@@ -14,7 +14,7 @@ duplicate nothing. Because pages are ordered by ``lastModifiedDateTime``, everyt
 the watermark is stored even when a full load dies half-way.
 
 A line change is a change of its document (BC bumps the header's ETag and
-``lastModifiedDateTime``, API-FACTS §4), so pulling headers with ``$expand`` of their lines
+``lastModifiedDateTime``, docs/bc/4-concurrency.md §4), so pulling headers with ``$expand`` of their lines
 keeps lines current; each parent's children are replaced as a whole.
 
 A pull that still has at least :data:`PARTITION_MIN_PAGES` pages after its first (a first
@@ -67,7 +67,7 @@ __all__ = [
 
 logger = logging.getLogger("bcbridge.sync")
 
-#: Streams of a large pull (BC processes 5 requests of a user at once, API-FACTS §5); never
+#: Streams of a large pull (BC processes 5 requests of a user at once, docs/bc/5-limits.md §5); never
 #: more than the connection's ``RATE_LIMIT_CONCURRENCY``.
 DEFAULT_STREAMS = 5
 

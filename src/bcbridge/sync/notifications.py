@@ -4,10 +4,10 @@ The receiver (:mod:`bcbridge.views.webhooks`) stores every authenticated request
 its ``clientState``) and answers at once; this module does the work, in a worker (the
 runner's job, a Celery task, the bench's thread, or a test calling :func:`process_pending`):
 
-* ``created`` / ``updated`` (API-FACTS §6.4: the notification is only a pointer): the
+* ``created`` / ``updated`` (docs/bc/6-webhooks.md §6.4: the notification is only a pointer): the
   record is read from BC (with its configured children, e.g. lines) and upserted with the
   sync engine's :func:`~bcbridge.sync._upsert.write_page`, so the same signals fire as for
-  polling. Several records are read in one ``$batch`` of GETs (up to 100, API-FACTS §2.6);
+  polling. Several records are read in one ``$batch`` of GETs (up to 100, docs/bc/2-urls.md §2.6);
   a record BC no longer has (404) is soft-deleted.
 * ``deleted``: confirmed with BC first: only when the GET of the record answers 404 is the
   mirrored row soft-deleted (``record_deleted``); a record BC still has is upserted instead,
@@ -125,7 +125,7 @@ def _known(stored: tuple[Any, datetime | None] | None, notified: datetime | None
 
 def _read(bc: BC, company: Company, mirror: Mirror, keys: list[str], expand: tuple[str, ...]) -> list[dict[str, Any]]:
     """The records ``keys`` as BC has them now (those BC no longer has are left out): one
-    GET, or one ``$batch`` of GETs (API-FACTS §2.6) for several."""
+    GET, or one ``$batch`` of GETs (docs/bc/2-urls.md §2.6) for several."""
     api = api_kwargs(mirror.api)
     params = {"$expand": ",".join(expand)} if expand else None
     if len(keys) == 1:

@@ -2,7 +2,7 @@
 up to N streams at once and written by one writer as their pages arrive.
 
 BC processes 5 requests of a user at once and serves pages of at most 20,000 records
-(API-FACTS §3, §5), and its time per request, not ours, is what a first load waits for; one
+(docs/bc/3-odata-queries.md §3, §5), and its time per request, not ours, is what a first load waits for; one
 stream uses a fifth of what BC permits. So a large pull is cut into ranges of the set's
 change-tracking field::
 

@@ -16,7 +16,7 @@ page by page, and compares each page with the mirror:
 With ``fix=True`` (the default, as the issue asks) extras are soft-deleted
 (``record_deleted``) and missing and stale records are fetched again by key, with their
 children, and upserted. Lines are compared through their header: a line change is a change
-of its document (API-FACTS §4), so a stale header means stale lines and re-fetching it
+of its document (docs/bc/4-concurrency.md §4), so a stale header means stale lines and re-fetching it
 with ``$expand`` repairs both.
 """
 
@@ -45,7 +45,7 @@ __all__ = ["reconcile", "reconcile_entity_set"]
 logger = logging.getLogger("bcbridge.sync")
 
 #: Keys per re-fetch request: ``id eq A or id eq B ...`` (``or`` on one field is allowed,
-#: API-FACTS §3) kept well under URL length limits.
+#: docs/bc/3-odata-queries.md §3) kept well under URL length limits.
 _FETCH_KEYS = 40
 
 
@@ -120,7 +120,7 @@ def reconcile_entity_set(
             with transaction.atomic():
                 run.deleted += soft_delete(mirror, company, extras, now)
             if mirror.key_fields and refetch:
-                # several key fields cannot be or-ed in one $filter (API-FACTS §3): list it all again
+                # several key fields cannot be or-ed in one $filter (docs/bc/3-odata-queries.md §3): list it all again
                 _refetch(bc, url, mirror, company, Query(), expand, run, page_size)
             for start in range(0, len(refetch) if not mirror.key_fields else 0, _FETCH_KEYS):
                 keys = refetch[start : start + _FETCH_KEYS]
@@ -185,7 +185,7 @@ def _refetch(
 
 
 def _key_literal(key: Any) -> str:
-    """GUID keys are bare in ``$filter`` (API-FACTS §3); other keys are OData literals."""
+    """GUID keys are bare in ``$filter`` (docs/bc/3-odata-queries.md §3); other keys are OData literals."""
     text = str(key)
     if len(text) == 36 and text.count("-") == 4:
         return text

@@ -10,7 +10,7 @@ a set needs no code and no migration. A project adds its own typed mirror with::
 Columns are derived from the model: each field's ``bc_name`` is BC's JSON field name (the
 column factories of :mod:`bcbridge.models.mirror` set it; a field without one uses its
 ``verbose_name``), values are converted from
-JSON by the field's type (API-FACTS §7.2: GUIDs, ``date``, ``datetime`` in UTC with ``Z``,
+JSON by the field's type (docs/bc/7-entities.md §7.2: GUIDs, ``date``, ``datetime`` in UTC with ``Z``,
 decimals as JSON numbers).
 """
 
@@ -148,7 +148,7 @@ class Mirror:
         key: The JSON key field (``id`` for every API v2.0 set).
         modified_field: The change-tracking timestamp, or ``None`` (then every sync is a
             full listing).
-        children: Navigation name -> child entity set, for ``$expand`` (API-FACTS §3).
+        children: Navigation name -> child entity set, for ``$expand`` (docs/bc/3-odata-queries.md §3).
         default_children: Children brought by default (lines of documents, item variants).
         key_fields: A web service's key fields (from ``$metadata``; several for pages such as
             ``SalesOrders``: ``Document_Type``, ``No``); the stored key joins their values
@@ -316,7 +316,7 @@ def mirror_for(entity_set: str, api: str = "") -> Mirror:
 
     A generic API v2.0 set takes its key, change-tracking field and children from the
     catalog; a custom API set is assumed to have ``id`` and ``lastModifiedDateTime``, as
-    custom API pages conventionally do (API-FACTS §2.2).
+    custom API pages conventionally do (docs/bc/2-urls.md §2.2).
     """
     found = _registry.get((api, entity_set))
     if found is not None:
@@ -334,7 +334,7 @@ def mirror_for(entity_set: str, api: str = "") -> Mirror:
     return Mirror(entity_set=entity_set, model=MirrorRecord, api=api)
 
 
-#: ``api`` of OData v4 web services (pages and queries published in BC, API-FACTS §2.3).
+#: ``api`` of OData v4 web services (pages and queries published in BC, docs/bc/2-urls.md §2.3).
 WEB_SERVICE = "ODataV4"
 
 

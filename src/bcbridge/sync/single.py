@@ -2,10 +2,10 @@
 
 ``bcbridge sync items --number 1000`` / ``--id GUID`` / ``--external-id X`` and the admin's
 "Sync this record from BC" action call :func:`sync_record`. The record is read with the
-entity set's default children expanded (``GET items({id})?$expand=itemVariants``, API-FACTS
+entity set's default children expanded (``GET items({id})?$expand=itemVariants``, docs/bc/3-odata-queries.md
 §3) and written with the engine's own page writer, so signals, ETags and children behave
 exactly as in a full or incremental sync. A record BC no longer has (404 on the key) is
-soft-deleted in the mirror, as reconciliation would (API-FACTS §1: an unknown key is 404
+soft-deleted in the mirror, as reconciliation would (docs/bc/1-identity.md §1: an unknown key is 404
 ``BadRequest_NotFound``).
 
 Nothing here moves the set's watermark: one record read out of order says nothing about the

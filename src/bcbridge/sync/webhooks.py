@@ -1,6 +1,8 @@
 """The webhook subscription manager: subscribe, renew, recreate, catch up, unsubscribe.
 
-BC's rules (API-FACTS §6.1-§6.3, DOCS ``api-reference/v2.0/dynamics-subscriptions.md``): a
+BC's rules (docs/bc/6-webhooks.md §6.1-§6.3,
+https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/dynamics-subscriptions):
+a
 subscription is one entity set of one company (``resource``), lives 3 days unless renewed
 with ``PATCH`` + ``If-Match``, and BC deletes it after 36 hours of failed deliveries or on
 any answer other than 2xx/408/429/5xx; creating and renewing run a handshake against the
@@ -95,7 +97,7 @@ class WebhookReport:
 
 
 def webhook_capable(entity_set: str, api: str = "") -> bool:
-    """True for the API v2.0 sets of API-FACTS §6.3 and for any custom API set."""
+    """True for the API v2.0 sets of docs/bc/6-webhooks.md §6.3 and for any custom API set."""
     return bool(api) or entity_set in WEBHOOK_ENTITY_SETS
 
 
@@ -137,7 +139,7 @@ def enable(connection: Connection, entity_sets: list[str], mode: str = SyncMode.
     rows = []
     for name in entity_sets:
         if mode != SyncMode.POLL and not webhook_capable(name):
-            raise ConfigurationError(f"BC sends no webhook notifications for {name!r} (API-FACTS §6.3).")
+            raise ConfigurationError(f"BC sends no webhook notifications for {name!r} (docs/bc/6-webhooks.md §6.3).")
         config = SyncConfig.objects.filter(connection=connection, company__isnull=True, api="", entity_set=name).first()
         if config is None:
             config = SyncConfig(connection=connection, entity_set=name)

@@ -27,9 +27,9 @@ from bcbridge.models import Company, Connection, Item, OutboxMessage, OutboxStat
 
 __all__ = ["connections", "outbox_state", "sales_over_time", "stock_levels"]
 
-#: BC's blank date (API-FACTS §7.2) and anything before it is "no date".
+#: BC's blank date (docs/bc/7-entities.md §7.2) and anything before it is "no date".
 _NO_DATE = date(1900, 1, 1)
-#: Item types that hold no stock in BC (``type`` of ``items``, API-FACTS §7.3).
+#: Item types that hold no stock in BC (``type`` of ``items``, docs/bc/7-entities.md §7.3).
 _NO_STOCK_TYPES = ("Service", "Non-Inventory")
 
 

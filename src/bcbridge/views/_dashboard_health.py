@@ -161,7 +161,7 @@ def webhook_health(
 ) -> dict[str, Any]:
     """Subscriptions with their expiry, and the deliveries of the last ``hours``.
 
-    BC subscriptions expire after three days unless renewed (API-FACTS §6.2), so each one
+    BC subscriptions expire after three days unless renewed (docs/bc/6-webhooks.md §6.2), so each one
     carries ``expires_in`` (seconds, negative once expired). Deliveries are counted by
     status and by hour inside the window (``received_at`` is indexed); deliveries are not
     tied to a company, so ``company`` filters only the subscriptions.

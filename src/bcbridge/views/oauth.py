@@ -2,7 +2,7 @@
 
 The pending sign-in (``state``, PKCE verifier, redirect URI) lives in the user's session,
 the verifier encrypted; the callback accepts only a ``state`` it issued (compared in
-constant time), at most once, within 15 minutes (Entra codes live about 10, API-FACTS §1.2).
+constant time), at most once, within 15 minutes (Entra codes live about 10, docs/bc/1-identity.md §1.2).
 """
 
 from __future__ import annotations

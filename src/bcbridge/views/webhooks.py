@@ -1,6 +1,6 @@
 """The webhook receiver: ``/bcbridge/webhooks/<token>/``, one unguessable URL per connection.
 
-BC's contract (API-FACTS §6.2, §6.4):
+BC's contract (docs/bc/6-webhooks.md §6.2, §6.4):
 
 * **Handshake**: creating or renewing a subscription calls the notificationUrl with
   ``?validationToken=<token>`` (by POST per third parties; GET accepted too); the answer

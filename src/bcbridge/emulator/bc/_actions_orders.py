@@ -1,7 +1,7 @@
 """Posting a sales order: shipments, invoices and the order's quantities.
 
 Used by ``salesOrders/Microsoft.NAV.shipAndInvoice`` (and ``ship``) and by the warehouse
-custom API's ``post``. Follows BaseApp's Sales-Post as the API shows it (API-FACTS §2.4,
+custom API's ``post``. Follows BaseApp's Sales-Post as the API shows it (docs/bc/2-urls.md §2.4,
 §7.3): a posted ``salesShipment`` with ``orderNumber`` and lines (line types mapped to
 ``NAV.salesLineType``); a posted ``salesInvoice`` (status ``Open``, ``orderId`` /
 ``orderNumber`` set, number from the posted-invoice series); the order lines' shipped and

@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 #: Document line type (``NAV.invoiceLineAggLineType``) -> shipment line type
-#: (``NAV.salesLineType``); the two enums differ (API-FACTS §7.2).
+#: (``NAV.salesLineType``); the two enums differ (docs/bc/7-entities.md §7.2).
 SHIPMENT_LINE_TYPES = {
     "Comment": " ",
     "Account": "G/L Account",
@@ -51,7 +51,7 @@ def build_record(entity_set: str, *sources: dict[str, Any], **values: object) ->
     """A complete record of ``entity_set`` in JSON field order.
 
     Each field takes its value from ``values``, else from the first of ``sources`` that has
-    a field of that name, else the field's blank value (API-FACTS §7.2). ``id`` is left
+    a field of that name, else the field's blank value (docs/bc/7-entities.md §7.2). ``id`` is left
     blank so the store assigns a fresh one.
     """
     record: dict[str, object] = {}

@@ -38,7 +38,7 @@ def _bad(message: str) -> BCError:
 
 @dataclass
 class InnerRequest:
-    """One operation of a JSON batch, as sent (API-FACTS §2.6)."""
+    """One operation of a JSON batch, as sent (docs/bc/2-urls.md §2.6)."""
 
     id: str | None
     method: str
@@ -184,7 +184,7 @@ def run_inner(bc: Any, outer: Request, route_prefix: str, item: InnerRequest, lo
         # them (UNVERIFIED: the documents only show an inner Company header)
         query = f"{query}&company={quote(outer_company)}" if query else f"company={quote(outer_company)}"
     if company is not None and route_prefix.endswith("/ODataV4"):
-        # Web services name the company in the query (API-FACTS §2.3).
+        # Web services name the company in the query (docs/bc/2-urls.md §2.3).
         if not any(k.lower() == "company" for k, _ in parse_qsl(query)):
             query = f"{query}&company={quote(company)}" if query else f"company={quote(company)}"
     elif company is not None:
@@ -252,7 +252,8 @@ def request_body(body: object, content_type: str) -> bytes:
 def _with_company(bc: Any, route_prefix: str, path: str, company: str) -> str:
     """Insert ``companies({id})/`` for a company-less URL and a ``Company`` header.
 
-    DOCS ``webservices/use-odata-batch.md`` sends ``"Company": "CRONUS International Ltd."``
+https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/webservices/use-odata-batch
+    sends ``"Company": "CRONUS International Ltd."``
     with URLs such as ``items(...)``; the header names the company by name (or id).
     """
     prefix = route_prefix + "/"

@@ -9,7 +9,7 @@ from __future__ import annotations
 __all__ = ["COMPANIES"]
 
 #: (name, displayName, local currency, full demo data?) per company of an environment.
-#: ``name`` != ``displayName`` on the first one, as in DOCS' sample (API-FACTS §2.7).
+#: ``name`` != ``displayName`` on the first one, as in DOCS' sample (docs/bc/2-urls.md §2.7).
 COMPANIES = (
     ("CRONUS US", "CRONUS USA, Inc.", "USD", True),
     ("CRONUS Canada, Inc.", "CRONUS Canada, Inc.", "CAD", True),

@@ -1,6 +1,6 @@
 """Service document and ``$metadata`` of the contoso warehouse custom API route.
 
-Shaped like BC's EDMX for an API route (API-FACTS §2.5): namespace ``Microsoft.NAV``,
+Shaped like BC's EDMX for an API route (docs/bc/2-urls.md §2.5): namespace ``Microsoft.NAV``,
 entity types named after the API pages' ``EntityName``, containment of the lines, the
 company entity set and the bound actions ``Microsoft.NAV.registerPick`` / ``post``.
 """

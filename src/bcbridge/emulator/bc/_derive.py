@@ -3,7 +3,7 @@ documents, item data and amounts on lines.
 
 Id/code pairs (``customerId``/``customerNumber``, ``currencyId``/``currencyCode``,
 ``itemId``/``lineObjectNumber``, ...): setting either fills the other; both given and
-inconsistent is an error (API-FACTS §7.2, AL ``APIV2Items.Page.al``).
+inconsistent is an error (docs/bc/7-entities.md §7.2, AL ``APIV2Items.Page.al``).
 """
 
 from __future__ import annotations

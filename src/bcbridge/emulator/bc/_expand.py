@@ -1,4 +1,4 @@
-"""``$expand`` of API v2.0 entities (API-FACTS §3).
+"""``$expand`` of API v2.0 entities (docs/bc/3-odata-queries.md §3).
 
 Three kinds of navigation: containment (``salesOrderLines`` of a sales order: a list, with
 nested ``$select``/``$filter``/``$expand``/``$top``/``$orderby``), a lookup through a foreign key

@@ -1,6 +1,6 @@
 """``$filter`` evaluation: the ``odata-query`` parser's AST compiled into Python closures.
 
-BC translates filters into AL filters (API-FACTS §3): comparisons ``eq ne gt ge lt le``,
+BC translates filters into AL filters (docs/bc/3-odata-queries.md §3): comparisons ``eq ne gt ge lt le``,
 ``and``/``or``/``not``, parentheses, ``in`` lists, the functions ``contains``,
 ``startswith``, ``endswith``, ``substring``, ``tolower``, ``toupper``; string comparisons
 are case-sensitive; lambda operators (``any``/``all``) are silently ignored; ``or`` across
@@ -28,7 +28,7 @@ Getter = Callable[[dict], Any]
 _COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
             ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
 
-#: Error of an ``or`` across distinct fields (DOCS ``webservices/odata-known-limitations.md``);
+#: Error of an ``or`` across distinct fields (https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/webservices/odata-known-limitations);
 #: the code is UNVERIFIED.
 OR_ERROR = ("BadRequest_NotSupported",
             "The 'OR' operator is not supported on distinct fields on an OData filter.")
@@ -39,7 +39,7 @@ def parse_filter(text: str) -> ast._Node:
 
     Raises:
         BCError: 400 ``BadRequest_NotFound`` "Bad Request - Error in query syntax." (the code
-            and message BC's error table gives for query syntax errors, API-FACTS §8).
+            and message BC's error table gives for query syntax errors, docs/bc/8-errors.md §8).
     """
     try:
         return ODataParser().parse(ODataLexer().tokenize(text))
@@ -87,7 +87,7 @@ def _needs_schema_21(node: ast._Node) -> str | None:
 def check_schema_version(node: ast._Node, schema_version: str | None) -> None:
     """Reject ``in`` and nested function calls unless ``$schemaversion=2.1`` (DOCS
     ``webservices/use-filter-expressions-in-odata-uris.md``, ``odata-known-limitations.md``;
-    API-FACTS §3). The error code and message are UNVERIFIED.
+    docs/bc/3-odata-queries.md §3). The error code and message are UNVERIFIED.
 
     Raises:
         BCError: 400 ``BadRequest_NotSupported``.
@@ -206,7 +206,7 @@ class _Compiler:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             inner = self.predicate(node.operand)
             return lambda r: not inner(r)
-        if isinstance(node, ast.CollectionLambda):  # any/all: ignored by BC (API-FACTS §3)
+        if isinstance(node, ast.CollectionLambda):  # any/all: ignored by BC (docs/bc/3-odata-queries.md §3)
             return lambda r: True
         if isinstance(node, ast.Compare):
             return self.compare(node)
@@ -269,7 +269,7 @@ def compile_filter(node: ast._Node, types: Mapping[str, str], *, entity_type: st
         node: AST from :func:`parse_filter`.
         types: Field name -> entities.json type (``GUID``, ``string``, ``date``, ...).
         entity_type: Qualified type name for error messages (``Microsoft.NAV.item``).
-        reject_or_across_fields: BC's limitation on ``or`` (API-FACTS §3).
+        reject_or_across_fields: BC's limitation on ``or`` (docs/bc/3-odata-queries.md §3).
 
     Raises:
         BCError: 400 for unknown properties, unsupported functions, or an ``or`` across

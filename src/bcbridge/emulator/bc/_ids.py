@@ -73,7 +73,7 @@ def guid_index(s: Salt, key: str) -> int | None:
 def format_datetime(value: datetime) -> str:
     """BC's Edm.DateTimeOffset text: UTC, ``Z``, milliseconds only when non-zero.
 
-    Source: API-FACTS §7.2 (``"2020-08-21T00:24:19.347Z"``).
+    Source: docs/bc/7-entities.md §7.2 (``"2020-08-21T00:24:19.347Z"``).
     """
     value = value.astimezone(UTC)
     ms = value.microsecond // 1000

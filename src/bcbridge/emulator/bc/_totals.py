@@ -3,7 +3,7 @@
 A line's amounts follow from quantity, unit price (``unitCost`` on purchase lines),
 discount and tax percent; a document's totals are the sums of its lines (AL
 ``Sales Invoice Entity Aggregate`` / ``Sales Order Entity Buffer`` keep them in sync).
-Amounts are rounded to 2 decimals (currency precision, API-FACTS §10).
+Amounts are rounded to 2 decimals (currency precision, docs/bc/10-notes.md §10).
 """
 
 from __future__ import annotations

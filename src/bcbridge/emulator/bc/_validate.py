@@ -1,10 +1,12 @@
 """Checks and conversions of values written to API v2.0 entities, with BC's error codes.
 
-Codes and messages follow API-FACTS §8: read-only field -> 400
+Codes and messages follow docs/bc/8-errors.md §8: read-only field -> 400
 ``BadRequest_InvalidOperation``; bad GUID -> ``Application_InvalidGUID``; string too long ->
 ``Application_StringExceededLength``; unconvertible date -> ``BadRequest``; enum value not
 in the list -> "'X' is not an option. The existing options are: A,B,C" with code
-``Unknown`` (the literal response in DOCS ``webservices/use-odata-batch.md``; the code is
+``Unknown`` (the literal response in
+https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/webservices/use-odata-batch;
+the code is
 the setting ``config.extra["enum_error_code"]``).
 """
 
@@ -100,7 +102,7 @@ def validate_body(es: EntitySet, body: Any, *, enforce_read_only: bool, reject_r
     Raises:
         BCError: 400 ``BadRequest`` for a body that is not an object or names an unknown
             property; the codes of :func:`convert`; 400 ``BadRequest_InvalidOperation``
-            "Control '<field>' is read-only." (API-FACTS §8, §10).
+            "Control '<field>' is read-only." (docs/bc/8-errors.md §8, §10).
     """
     if not isinstance(body, dict):
         raise BCError(400, "BadRequest", "Invalid Request Body")

@@ -1,7 +1,7 @@
 """Codeunits published as web services: unbound actions ``POST /ODataV4/{Service}_{Procedure}``.
 
 BC answers ``{"@odata.context": "{base}/ODataV4/$metadata#Edm.String", "value": ...}``
-(API-FACTS §2.3; DOCS ``devenv-creating-and-interacting-with-odatav4-unbound-action.md``).
+(docs/bc/2-urls.md §2.3; Microsoft Learn ``devenv-creating-and-interacting-with-odatav4-unbound-action.md``).
 The JSON body holds the procedure's named parameters.
 
 The emulator publishes codeunit ``APICodeunits`` of seed 000:

@@ -77,7 +77,7 @@ def parse_key(page: WsPage, raw: str) -> dict[str, object]:
 
     Raises:
         BCError: 400 ``BadRequest_NotFound`` when the key does not fit the page's keys
-            (API-FACTS §2.3; the composite form is UNVERIFIED in the docs).
+            (docs/bc/2-urls.md §2.3; the composite form is UNVERIFIED in the docs).
     """
     parts = split_top_level(raw)
     values: dict[str, object] = {}
@@ -110,7 +110,7 @@ def parse_key(page: WsPage, raw: str) -> dict[str, object]:
     types = {f.name: f.type for f in page.fields}
     for name, value in values.items():
         # an Edm.String key is a quoted literal (OData v4.01 part 2 §4.3.1, ItemCard('1000') in
-        # API-FACTS §2.3): ItemCard(1000) is a syntax error, not the item '1000'. BC's code
+        # docs/bc/2-urls.md §2.3): ItemCard(1000) is a syntax error, not the item '1000'. BC's code
         # for it is the query-syntax one of its error table (UNVERIFIED for this case).
         if types.get(name, "string") == "string" and not isinstance(value, str):
             raise BCError(

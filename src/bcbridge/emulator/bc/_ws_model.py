@@ -1,6 +1,6 @@
 """Building blocks of the page and query web services (:mod:`._ws_pages`).
 
-:class:`WsField` maps a BC field name (the AL control name with ``_``, API-FACTS §2.3) to an
+:class:`WsField` maps a BC field name (the AL control name with ``_``, docs/bc/2-urls.md §2.3) to an
 API v2.0 field, a computed value or an extension field; :class:`WsPage` is one published
 page or query; :class:`WsContext` caches the lookups of one request. Extension fields (what
 BC has and API v2.0 lacks, e.g. seed 004's ``CatItemGroup``) live in a per-store side table

@@ -5,7 +5,7 @@ Each :class:`~._ws_model.WsPage` names a BaseApp page published under a service 
 SalesOrders = page 42, SalesOrderLines = page 46; ShippingAgents = page 428,
 CustomerPriceGroups = page 7 and the Itemsbylocation query are in :mod:`._ws_reference`).
 Field names are the AL control names with spaces and punctuation replaced by ``_``
-(API-FACTS §2.3): ``No``, ``Base_Unit_of_Measure``, ``Country_Region_Code``,
+(docs/bc/2-urls.md §2.3): ``No``, ``Base_Unit_of_Measure``, ``Country_Region_Code``,
 ``Sell_to_Customer_No``, ``Line_No``.
 
 Rows are computed from the same store records as API v2.0 (one truth); fields BC has but

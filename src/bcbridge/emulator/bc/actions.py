@@ -1,6 +1,6 @@
 """Bound actions of API v2.0 entities: ``POST .../{set}({id})/Microsoft.NAV.{action}``.
 
-No body; success is ``204 No Content`` (API-FACTS §2.4, DOCS
+No body; success is ``204 No Content`` (docs/bc/2-urls.md §2.4, DOCS
 ``resources/dynamics_salesinvoice.md``). Actions are registered per (entity set, action
 name) in :data:`ACTIONS`; each changes records through the store, so
 ``lastModifiedDateTime``, ETags and webhook notifications follow.

@@ -14,11 +14,11 @@ Sources (Microsoft API v2.0 reference):
   ``documentFlowPurchase``, ``lastModifiedDateTime``; its content the same way.
 
 Served: list (``$filter``, ``$top``, ``$skip``), get, create, PATCH of the metadata and
-DELETE (both with ``If-Match``, as every API v2.0 write, API-FACTS §4), and
+DELETE (both with ``If-Match``, as every API v2.0 write, docs/bc/4-concurrency.md §4), and
 ``GET``/``PATCH``/``PUT`` of ``{id}/attachmentContent`` (raw bytes; the PATCH answers 204
 as the v1.0 sample does, **UNVERIFIED** for v2.0, whose text says 200). The parent must
 exist in the set its ``parentType`` names; an unknown ``parentType`` is BC's
-``Application_EvaluateException`` (API-FACTS §8), a missing parent 400 ``BadRequest``
+``Application_EvaluateException`` (docs/bc/8-errors.md §8), a missing parent 400 ``BadRequest``
 (**UNVERIFIED** code). Attachments live in memory per company and go with ``reset``.
 """
 

@@ -3,7 +3,7 @@
 ``POST .../api/v2.0/$batch`` (and a custom route's ``$batch``) with
 ``{"requests": [{"id", "method", "url", "headers", "body", "atomicityGroup", "dependsOn"}]}``
 answers ``200`` with ``{"responses": [{"id", "status", "headers", "body"}]}`` in request
-order (API-FACTS §2.6; DOCS ``webservices/use-odata-batch.md``).
+order (docs/bc/2-urls.md §2.6; https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/webservices/use-odata-batch).
 
 Every inner request is served by the BC handler (routing, authentication with the outer
 request's ``Authorization`` header, queries, writes, ETag rules, webhooks) exactly as a
@@ -14,7 +14,7 @@ Transactions:
 
 * ``Isolation: snapshot`` on the outer request runs the batch as one transaction: if any
   inner request fails, every change of the batch is rolled back at the end; the inner
-  responses are still returned as they were produced (API-FACTS §2.6).
+  responses are still returned as they were produced (docs/bc/2-urls.md §2.6).
 * ``atomicityGroup`` (standard OData JSON batch, UNVERIFIED for BC): the requests of one
   group (contiguous, as OData requires) succeed or fail together. When one fails, the
   group's earlier changes are rolled back, and its remaining requests are answered with

@@ -1,4 +1,4 @@
-"""Custom APIs: ``/api/{publisher}/{group}/{version}/...`` (API-FACTS §2.2).
+"""Custom APIs: ``/api/{publisher}/{group}/{version}/...`` (docs/bc/2-urls.md §2.2).
 
 The emulator publishes one, the warehouse API of seed 000's use case ("fetch warehouse
 shipments, get and update pick details, register shipment picks, post warehouse

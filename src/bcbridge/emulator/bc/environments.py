@@ -1,7 +1,7 @@
 """The environments APIs: which BC environments the token's tenant has.
 
 * ``GET /environments/v1.1`` and ``GET /environments/v1.2`` (DOCS
-  ``webservices/api-get-environments.md``, API-FACTS §2.1): ``{"value": [{"aadTenantId",
+  ``webservices/api-get-environments.md``, docs/bc/2-urls.md §2.1): ``{"value": [{"aadTenantId",
   "applicationFamily", "type" (production|sandbox), "name", "countryCode", "webServiceUrl",
   "webClientLoginUrl"}]}``; v1.2 adds ``ringName``.
 * ``GET /admin/v2.{n}/applications/environments`` and

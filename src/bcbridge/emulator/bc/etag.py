@@ -1,4 +1,4 @@
-"""ETags in BC's format (API-FACTS §4).
+"""ETags in BC's format (docs/bc/4-concurrency.md §4).
 
 BC sends ``W/"<base64>"`` where the base64 decodes to ``'44;<44-char base64 hash>1;00;'``.
 The emulator hashes the record's id, its row version and ``lastModifiedDateTime``, so two
@@ -16,7 +16,7 @@ _PREFIX, _HEAD, _TAIL = 'W/"', b"'44;", b"1;00;'"
 
 
 def make_etag(key: str, version: int, modified: str = "") -> str:
-    """The ``@odata.etag`` of a record: ``W/"..."`` (API-FACTS §4 format)."""
+    """The ``@odata.etag`` of a record: ``W/"..."`` (docs/bc/4-concurrency.md §4 format)."""
     digest = hashlib.sha256(f"{key}|{version}|{modified}".encode()).digest()
     return _PREFIX + b64encode(_HEAD + b64encode(digest) + _TAIL).decode() + '"'
 

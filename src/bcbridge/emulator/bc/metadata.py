@@ -4,8 +4,8 @@ Generated from :mod:`.schema`: one ``EntityType`` per entity set with its proper
 order (Edm types; enums as ``Microsoft.NAV.<enum>`` ``EnumType`` with their captions as
 member names, as BC lists them), the key, navigation properties (containment ones with
 ``ContainsTarget``), the ``EntityContainer`` with every entity set, and the bound actions
-``Microsoft.NAV.<action>`` of API-FACTS §2.4 (DOCS ``devenv-connect-apps-tips.md``,
-API-FACTS §2.5).
+``Microsoft.NAV.<action>`` of docs/bc/2-urls.md §2.4 (Microsoft Learn ``devenv-connect-apps-tips.md``,
+docs/bc/2-urls.md §2.5).
 """
 
 from __future__ import annotations

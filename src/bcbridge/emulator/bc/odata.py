@@ -8,7 +8,7 @@ Reusable by every BC surface (API v2.0, custom APIs, web services):
   :class:`Page` with the continuation token for ``$skiptoken``.
 * :func:`query_records` does both for a plain iterable of dicts (positions as ordinals).
 
-Paging (API-FACTS §3, §5): pages hold at most ``max_page_size`` (20,000) records, fewer with
+Paging (docs/bc/3-odata-queries.md §3, §5): pages hold at most ``max_page_size`` (20,000) records, fewer with
 ``Prefer: odata.maxpagesize=N``. The ``$skiptoken`` is opaque and *key based*: it names the
 last record served (its ordinal, plus its ``$orderby`` values), so the next page starts
 after that record even if records were inserted, changed or deleted meanwhile.
@@ -126,9 +126,9 @@ def parse_options(args: Mapping[str, str], types: Mapping[str, str], *,
         types: Field name -> entities.json type of the entity set.
         entity_type: ``Microsoft.NAV.<entity>`` for error messages.
         navigations: Names ``$expand`` may use.
-        reject_or_across_fields: Reject ``or`` across distinct fields (API-FACTS §3).
+        reject_or_across_fields: Reject ``or`` across distinct fields (docs/bc/3-odata-queries.md §3).
         require_schema_version: Reject ``in`` and nested function calls unless ``args`` has
-            ``$schemaversion=2.1`` (API-FACTS §3).
+            ``$schemaversion=2.1`` (docs/bc/3-odata-queries.md §3).
 
     Raises:
         BCError: 400 ``BadRequest_NotFound`` for syntax errors and unknown properties.

@@ -27,7 +27,7 @@ store does; bytes of another format are kept and give ``0``, ``0`` and ``""``
 accepts ``"Picture Blob"`` with 204). A record without an image has a picture with
 ``0``/``0``/``""`` (**UNVERIFIED**), and ``GET`` of its stream answers 204 No Content as
 OData answers a null property value (OData 4.01 part 1 §11.2.6; **UNVERIFIED** for BC).
-Every write needs ``If-Match`` (API-FACTS §4). Pictures live per store (reset clears
+Every write needs ``If-Match`` (docs/bc/4-concurrency.md §4). Pictures live per store (reset clears
 them) and roll back with a ``$batch`` savepoint.
 """
 

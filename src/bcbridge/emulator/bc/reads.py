@@ -1,11 +1,11 @@
 """GET of companies and API v2.0 entities: envelopes, ETags, query options, paging.
 
-Envelopes are shaped like BC's (API-FACTS §3): a collection is
+Envelopes are shaped like BC's (docs/bc/3-odata-queries.md §3): a collection is
 ``{"@odata.context": "{base}{prefix}/$metadata#companies({id})/items", "value": [...]}``
 (plus ``@odata.count`` with ``$count=true`` and an absolute ``@odata.nextLink`` with an
 opaque ``$skiptoken`` when more records follow); a single entity is
 ``{"@odata.context": ".../$metadata#companies({id})/items/$entity", "@odata.etag": ..., ...}``
-with an ``ETag`` header. Every entity carries ``@odata.etag`` (API-FACTS §4).
+with an ``ETag`` header. Every entity carries ``@odata.etag`` (docs/bc/4-concurrency.md §4).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def type_map(es: EntitySet) -> dict[str, str]:
 
 
 def page_size(bc: BusinessCentral, request: Request, top: int | None) -> tuple[int, str | None]:
-    """Records per page and the ``Preference-Applied`` value (API-FACTS §3, §5).
+    """Records per page and the ``Preference-Applied`` value (docs/bc/3-odata-queries.md §3, §5).
 
     Raises:
         BCError: ``top_above_limit_status`` (413) when ``$top`` exceeds ``max_page_size``.
@@ -79,7 +79,7 @@ def require_schema_version(bc: BusinessCentral) -> bool:
 
 def get_companies(bc: BusinessCentral, request: Request, prefix: str,
                   company_id: str | None) -> Response:
-    """``GET companies`` / ``companies({id})`` (API-FACTS §2.7)."""
+    """``GET companies`` / ``companies({id})`` (docs/bc/2-urls.md §2.7)."""
     context = f"{base_url(bc, request)}{prefix}/$metadata#companies"
     es = schema()["companies"]
     records = [dict(c) for c in bc.companies()]

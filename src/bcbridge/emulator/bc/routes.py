@@ -1,6 +1,6 @@
 """URL routing of the BC endpoints under ``/v2.0/``.
 
-Shapes (API-FACTS §2.1-§2.3):
+Shapes (docs/bc/2-urls.md §2.1-§2.3):
 
 * ``/v2.0/{tenant}/{environment}/api/v2.0/...`` and ``/v2.0/{environment}/api/v2.0/...``
   (tenant from the token's ``tid``); the tenant is the GUID or a verified domain.
@@ -12,7 +12,7 @@ Shapes (API-FACTS §2.1-§2.3):
   :mod:`.webservices`, ``$batch`` -> :mod:`.batch`, bound actions -> :mod:`.actions`.
 
 Errors: an unknown tenant is 404 ``Internal_TenantUnavailable`` ("The tenant '...' is not
-accessible", the BC error table's code for an inaccessible tenant, API-FACTS §8) and an
+accessible", the BC error table's code for an inaccessible tenant, docs/bc/8-errors.md §8) and an
 unknown environment 404 ``BadRequest_ResourceNotFound`` ("Resource not found for the segment
 '...'"), the 404 BC gives for anything not in its metadata. Both codes are UNVERIFIED for
 these exact cases.
@@ -182,7 +182,7 @@ def _standard(bc: BusinessCentral, request: Request, prefix: str, rest: list[str
             if parsed[1:] == [("$count", None)]:
                 if request.method.upper() != "GET":
                     raise _method_not_allowed(request.method.upper(), "$count")
-                # /$count on any collection (OData v4.01 part 2 §4.8; API-FACTS §3): a plain number
+                # /$count on any collection (OData v4.01 part 2 §4.8; docs/bc/3-odata-queries.md §3): a plain number
                 return Response(str(len(bc.companies())), content_type="text/plain; charset=utf-8",
                                 headers={"OData-Version": "4.0"})
             if len(parsed) > 1:
@@ -245,7 +245,7 @@ def _entity_path(bc: BusinessCentral, request: Request, prefix: str, company_id:
     method = request.method.upper()
     if method != "GET" and request.headers.get("Data-Access-Intent", "").lower() == "readonly":
         # DOCS devenv-connect-apps-tips.md: ReadOnly routes to a read replica, so writes
-        # fail (API-FACTS §3); the exact code and message are UNVERIFIED.
+        # fail (docs/bc/3-odata-queries.md §3); the exact code and message are UNVERIFIED.
         raise BCError(400, "BadRequest", f"'{method}' requests are not allowed with the "
                       "'Data-Access-Intent: ReadOnly' header.")
     if action is not None:
@@ -276,7 +276,7 @@ def _entity_path(bc: BusinessCentral, request: Request, prefix: str, company_id:
 
 
 def _method_not_allowed(method: str, what: str) -> BCError:
-    # BC's error table quotes "'POST' requests for 'companies' of EdmType 'Entity'" (API-FACTS
+    # BC's error table quotes "'POST' requests for 'companies' of EdmType 'Entity'" (docs/bc/8-errors.md
     # §8, DOCS dynamics-error-codes.md); the EdmType BC names for other sets is UNVERIFIED
     kind = "Entity" if method in ("PATCH", "DELETE") or what == "companies" else "EntitySet"
     return BCError(405, "BadRequest_MethodNotAllowed",

@@ -3,8 +3,8 @@
 The catalogue, ``bcbridge/data/entities.json`` (the one copy in the package: the emulator
 and ``bcbridge.entities`` both read it, the tests too), lists the entity sets with their
 fields in JSON order (name, type, read-only, enum captions), key and navigation
-properties, taken from the AL source of the API v2.0 pages (API-FACTS §7.3); three enum
-lists the extraction garbled are corrected there from API-FACTS §7.2 and BaseApp enum 10
+properties, taken from the AL source of the API v2.0 pages (docs/bc/7-entities.md §7.3); three enum
+lists the extraction garbled are corrected there from docs/bc/7-entities.md §7.2 and BaseApp enum 10
 "Country/Region Address Format". This module turns it into :class:`EntitySet` /
 :class:`Field` objects. Reading a data file keeps the emulator free of imports from the
 rest of bcbridge.
@@ -37,7 +37,7 @@ __all__ = [
 #: The entity catalogue, relative to the ``bcbridge`` package.
 CATALOGUE = "data/entities.json"
 
-#: BC's blank values (API-FACTS §7.2).
+#: BC's blank values (docs/bc/7-entities.md §7.2).
 BLANK_GUID = "00000000-0000-0000-0000-000000000000"
 BLANK_DATE = "0001-01-01"
 
@@ -69,12 +69,12 @@ _CHILD_FK = {
 # ``paymentTerm``); other stems name their navigation (``customerId`` -> ``customer``).
 _FK_NAVIGATION = {"paymentTerms": "paymentTerm"}
 
-# Top-level reads of these sets need an id or a documentId filter (API-FACTS §2.1).
+# Top-level reads of these sets need an id or a documentId filter (docs/bc/2-urls.md §2.1).
 DOCUMENT_LINE_SETS = frozenset(
     {"salesOrderLines", "salesInvoiceLines", "purchaseInvoiceLines", "salesShipmentLines"}
 )
 
-# Bound actions by entity set (API-FACTS §2.4), only for sets the emulator serves.
+# Bound actions by entity set (docs/bc/2-urls.md §2.4), only for sets the emulator serves.
 _BOUND_ACTIONS = {
     "salesInvoices": ("post", "postAndSend", "send", "cancel", "cancelAndSend",
                       "makeCorrectiveCreditMemo"),
@@ -117,7 +117,7 @@ class Field:
         return self.type.startswith("NAV.")
 
     def blank(self) -> object:
-        """BC's blank value of the field's type (API-FACTS §7.2)."""
+        """BC's blank value of the field's type (docs/bc/7-entities.md §7.2)."""
         if self.type == "GUID":
             return BLANK_GUID
         if self.type == "date":
@@ -155,7 +155,7 @@ class EntitySet:
         children: Containment navigations to served sets: ``{nav name: child set}``.
         lookups: Single-entity navigations through a foreign key:
             ``{nav name: (id field, target set)}``, e.g. ``customer: (customerId, customers)``
-            on documents, ``item``/``account``/``location`` on lines (API-FACTS §3 lists
+            on documents, ``item``/``account``/``location`` on lines (docs/bc/3-odata-queries.md §3 lists
             them as expandable; entities.json only names some).
         modified_field: The timestamp field (``lastModifiedDateTime``; ``lastModfiedDateTime``
             on timeRegistrationEntries, ``systemModifiedAt`` on companies).
@@ -248,5 +248,5 @@ def entity_set(name: str) -> EntitySet | None:
 
 
 def bound_actions(name: str) -> tuple[str, ...]:
-    """Names of the ``Microsoft.NAV.*`` bound actions of entity set ``name`` (API-FACTS §2.4)."""
+    """Names of the ``Microsoft.NAV.*`` bound actions of entity set ``name`` (docs/bc/2-urls.md §2.4)."""
     return _BOUND_ACTIONS.get(name, ())

@@ -390,7 +390,7 @@ class Store:
         lines = [r for _, r in self.iter(company_id, entity_set, parent_key=parent_key)]
         changes = _totals.header_totals(parent_set, lines)
         # A line write is a write of the document: new ETag and lastModifiedDateTime
-        # (API-FACTS §4).
+        # (docs/bc/4-concurrency.md §4).
         self.update(company_id, parent_set, parent_key, changes)
 
     def next_number(self, company_id: str, series: str) -> str:

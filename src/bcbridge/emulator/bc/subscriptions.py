@@ -1,6 +1,6 @@
 """Webhook subscriptions: ``api/v2.0/subscriptions`` and ``api/{pub}/{grp}/{ver}/subscriptions``.
 
-BC's behaviour (API-FACTS §6.1-§6.3, DOCS ``api-reference/v2.0/dynamics-subscriptions.md``
+BC's behaviour (docs/bc/6-webhooks.md §6.1-§6.3, https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/api-reference/v2.0/dynamics-subscriptions
 and ``api/dynamics_subscriptions_{create,get,update,delete}.md``):
 
 * ``POST subscriptions {"notificationUrl", "resource", "clientState"?}`` calls
@@ -15,7 +15,7 @@ and ``api/dynamics_subscriptions_{create,get,update,delete}.md``):
   ``expirationDateTime`` becomes now + ``config.subscription_lifetime`` (3 days).
 * ``DELETE subscriptions('{id}')`` with ``If-Match`` -> 204.
 * ``If-Match`` missing -> 400 ``BadRequest_InvalidToken``; stale -> ``Request_EntityChanged``
-  (``config.etag_mismatch_status``), as for entities (API-FACTS §4).
+  (``config.etag_mismatch_status``), as for entities (docs/bc/4-concurrency.md §4).
 * At most ``config.max_subscriptions`` (200) per environment; only the entity sets of §6.3
   (:data:`WEBHOOK_ENTITY_SETS`) and, on a custom API, its top-level sets
   (:data:`CUSTOM_WEBHOOK_SETS`). ``resource`` may be absolute or relative:
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CUSTOM_WEBHOOK_SETS", "WEBHOOK_ENTITY_SETS", "handle", "is_subscriptions_segment"]
 
-#: API v2.0 entity sets BC notifies about (API-FACTS §6.3).
+#: API v2.0 entity sets BC notifies about (docs/bc/6-webhooks.md §6.3).
 WEBHOOK_ENTITY_SETS = frozenset({
     "accounts", "companyInformation", "countriesRegions", "currencies", "customerPaymentJournals",
     "customers", "dimensions", "employees", "generalLedgerEntries", "itemCategories", "items",
@@ -51,7 +51,7 @@ WEBHOOK_ENTITY_SETS = frozenset({
 })
 
 #: Custom API sets that can be subscribed to: the top-level sets of the emulator's custom
-#: API (a custom API page over a normal table with a single key qualifies, API-FACTS §6.3).
+#: API (a custom API page over a normal table with a single key qualifies, docs/bc/6-webhooks.md §6.3).
 CUSTOM_WEBHOOK_SETS = frozenset({"warehouseShipments"})
 
 _SEGMENT = re.compile(r"^subscriptions(?:\((?P<key>[^)]*)\))?$")

@@ -1,4 +1,4 @@
-"""OData v4 web services: ``/v2.0/{tenant}/{environment}/ODataV4/...`` (API-FACTS §2.3).
+"""OData v4 web services: ``/v2.0/{tenant}/{environment}/ODataV4/...`` (docs/bc/2-urls.md §2.3).
 
 URL shapes:
 

@@ -1,6 +1,6 @@
 """POST, PATCH and DELETE of API v2.0 entities, and the same changes from Python.
 
-HTTP (API-FACTS §4, §10; DOCS ``api/*_create.md``, ``_update.md``, ``_delete.md``):
+HTTP (docs/bc/4-concurrency.md §4, §10; Microsoft Learn ``api/*_create.md``, ``_update.md``, ``_delete.md``):
 
 * ``POST {set}`` -> 201 with the full entity, ``@odata.etag``, ``ETag`` and ``Location``.
   Numbers come from the set's number series; id/number pairs are filled; a document may
@@ -56,7 +56,7 @@ _NOT_MODIFIABLE = {"documentId": 'The value for "documentId" cannot be modified.
 
 
 def record_not_found(entity_set: str) -> BCError:
-    """404 for an id that does not exist (``BadRequest_NotFound``; API-FACTS §8, UNVERIFIED)."""
+    """404 for an id that does not exist (``BadRequest_NotFound``; docs/bc/8-errors.md §8, UNVERIFIED)."""
     return BCError(404, "BadRequest_NotFound", "The specified resource was not found.")
 
 
