@@ -1,7 +1,7 @@
 """Differences from BC online found by running third-party clients (issue #12), fixed.
 
 Each expected value cites its document; behaviours the documents do not state are marked
-``unverified`` (listed in the README's coverage section).
+``unverified`` (listed in the README's "Tests marked unverified" section).
 """
 
 from __future__ import annotations
