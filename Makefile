@@ -41,7 +41,7 @@ test-postgres: venv
 	BCBRIDGE_HOME=$(CURDIR)/var/test-postgres DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser"
 
 # The fault suite at full size (tests/soak: faults, kills, hostile requests, several
-# workers, a secrets scan), about ten minutes; one figure per probe, SQLite then PostgreSQL.
+# workers, a secrets scan), about twelve minutes; one figure per probe, SQLite then PostgreSQL.
 soak: venv
 	BCBRIDGE_SOAK=1 BCBRIDGE_HOME=$(CURDIR)/var/soak-sqlite DATABASE_URL= $(BIN)/pytest -m soak tests/soak
 	BCBRIDGE_SOAK=1 BCBRIDGE_HOME=$(CURDIR)/var/soak-postgres DATABASE_URL=$(PG_URL) $(BIN)/pytest -m soak tests/soak

@@ -127,6 +127,8 @@ _keys = os.environ.get("BCBRIDGE_ENCRYPTION_KEYS") or _generated(
 BCBRIDGE = {
     "ENCRYPTION_KEYS": [k.strip() for k in _keys.replace("\n", ",").split(",") if k.strip()],
     "REDIS_URL": os.environ.get("BCBRIDGE_REDIS_URL", ""),
+    # where BC reaches the webhook receiver; the runner's renewals need it (README: Webhooks)
+    "PUBLIC_URL": os.environ.get("BCBRIDGE_PUBLIC_URL", ""),
 }
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
