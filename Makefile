@@ -37,8 +37,11 @@ test: venv chromium peers
 test-sqlite: venv
 	BCBRIDGE_HOME=$(CURDIR)/var/test-sqlite DATABASE_URL= $(BIN)/pytest
 
+# The emulator's own tests, the contract tests and the third-party clients touch no database:
+# they run once, in the SQLite half; everything that stores data runs again on PostgreSQL.
 test-postgres: venv
-	BCBRIDGE_HOME=$(CURDIR)/var/test-postgres DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser"
+	BCBRIDGE_HOME=$(CURDIR)/var/test-postgres DATABASE_URL=$(PG_URL) $(BIN)/pytest -m "not browser" \
+		--ignore=tests/emulator --ignore=tests/contract --ignore=tests/third_party
 
 # The fault suite at full size (tests/soak: faults, kills, hostile requests, several
 # workers, a secrets scan), about twelve minutes; one figure per probe, SQLite then PostgreSQL.
