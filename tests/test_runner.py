@@ -90,6 +90,9 @@ def test_sigterm_stops_the_loop_after_the_current_job(db, job_registry):
     previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         runner.Runner("runner-a", ["once"], tick=0.01).run_forever()
+        # the loop leaves the caller's handlers as they were (a test or the demo calling it
+        # must still get KeyboardInterrupt on SIGINT afterwards)
+        assert {s: signal.getsignal(s) for s in previous} == previous
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

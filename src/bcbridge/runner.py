@@ -124,15 +124,20 @@ class Runner:
 
     def run_forever(self, *, install_signals: bool = True) -> None:
         """Loop until :meth:`stop` (or SIGINT/SIGTERM when ``install_signals``)."""
+        previous = {}
         if install_signals:
             for signum in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signum, lambda *_: self.stop())
-        logger.info("runner %s started with jobs %s", self.worker, ", ".join(j.name for j in self.selected()))
-        while not self.stopping.is_set():
-            close_old_connections()  # a long-lived loop must not keep a broken connection
-            self.run_once()
-            self.stopping.wait(self.tick)
-        logger.info("runner %s stopped", self.worker)
+                previous[signum] = signal.signal(signum, lambda *_: self.stop())
+        try:
+            logger.info("runner %s started with jobs %s", self.worker, ", ".join(j.name for j in self.selected()))
+            while not self.stopping.is_set():
+                close_old_connections()  # a long-lived loop must not keep a broken connection
+                self.run_once()
+                self.stopping.wait(self.tick)
+            logger.info("runner %s stopped", self.worker)
+        finally:
+            for signum, handler in previous.items():  # called from Python (tests, the demo): leave no trace
+                signal.signal(signum, handler)
 
     def stop(self) -> None:
         self.stopping.set()

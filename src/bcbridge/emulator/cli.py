@@ -202,7 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     tls = ensure_certificates(args.tls_dir) if args.tls else None
     emulator = Emulator(config)
-    previous = signal.signal(signal.SIGTERM, _stop)
+    # both signals end serve() the same way, whatever handler the calling process had
+    previous = {signum: signal.signal(signum, _stop) for signum in (signal.SIGINT, signal.SIGTERM)}
 
     def ready(url: str) -> None:
         print(f"emulator listening on {url}", flush=True)
@@ -213,6 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(KeyboardInterrupt, SystemExit):
             serve(emulator, args.host, args.port, ready=ready, tls=tls)
     finally:
-        signal.signal(signal.SIGTERM, previous)  # main() called from Python leaves no trace
+        for signum, handler in previous.items():  # main() called from Python leaves no trace
+            signal.signal(signum, handler)
     sys.stdout.flush()
     return 0

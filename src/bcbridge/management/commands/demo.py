@@ -99,13 +99,14 @@ class Command(BaseCommand):
 
         threading.Thread(target=activity, name="bcbridge-demo-activity", daemon=True).start()
         console.print("Running: BC changes every 20 s flow in through webhooks. Press Ctrl+C to stop.")
-        signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+        previous = signal.signal(signal.SIGTERM, lambda *_: runner.stop())
         try:
             runner.run_forever()
         except KeyboardInterrupt:
             pass
         finally:
             stop.set()
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _an_item_number(job: MainJob) -> str:
