@@ -1,11 +1,11 @@
 """Authorization codes and refresh tokens the emulated Entra ID has issued.
 
-Codes are single-use and short-lived (
-https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow,
-docs/bc/1-identity.md
-§1.2); refresh tokens are opaque, live ``refresh_token_lifetime`` seconds, are replaced
-by a new one on every use without revoking the old one (soft rotation, ENTRA
-``refresh-tokens.md``) and can be revoked per user.
+Codes are single-use and short-lived (docs/bc/1-identity.md §1.2,
+https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow); refresh
+tokens are opaque, live ``refresh_token_lifetime`` seconds, are replaced by a new one on every
+use without revoking the old one (soft rotation,
+https://learn.microsoft.com/en-us/entra/identity-platform/refresh-tokens) and can be revoked
+per user.
 """
 
 from __future__ import annotations

@@ -14,10 +14,9 @@ __all__ = [
 ]
 
 BC_RESOURCE = BC_SCOPE.removesuffix("/.default")
-#: BC's delegated permissions (
-#: https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/developer/devenv-develop-connect-apps);
-#: the
-#: ``scp`` claim of a delegated token lists them, space separated.
+#: BC's delegated permissions
+#: (https://learn.microsoft.com/en-us/dynamics365/business-central/dev-itpro/developer/devenv-develop-connect-apps);
+#: the ``scp`` claim of a delegated token lists them, space separated.
 DELEGATED_PERMISSIONS = ("Financials.ReadWrite.All", "user_impersonation")
 #: BC's application permission for APIs and web services (DOCS S2S page); ``roles`` claim.
 APPLICATION_ROLES = ("API.ReadWrite.All",)
