@@ -26,21 +26,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
+
+from _databases import child_env
 
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/bench_dashboard"
 
-
-def _pg_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _best(fn: Any, rounds: int) -> float:
@@ -227,14 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
     failed = False
     for database in args.databases.split(","):
-        env = dict(os.environ)
-        home = Path(os.environ.get("BCBRIDGE_HOME") or tempfile.gettempdir()) / "bench-dashboard" / database
-        home.mkdir(parents=True, exist_ok=True)
-        env["BCBRIDGE_HOME"] = str(home)
-        env.pop("DATABASE_URL", None)
-        if database == "postgres":
-            env["DATABASE_URL"] = os.environ.get("DATABASE_URL_POSTGRES", PG_DEFAULT)
-            _pg_database(env["DATABASE_URL"])
+        env = child_env("bench-dashboard", database, PG_DEFAULT)
         out = subprocess.run(
             [sys.executable, __file__, "--child", "--rounds", str(args.rounds), *sizes],
             env=env,

@@ -47,6 +47,7 @@ from urllib.parse import urlsplit, urlunsplit
 sys.path.insert(0, str(Path(__file__).parent))
 
 import httpx
+from _databases import child_env
 from _emulator_process import start_emulator_process
 from _loader import Loader, fetch_pages, prefetch, raw_fetch
 
@@ -303,16 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     try:
         for database in args.databases.split(","):
-            env = dict(os.environ)
-            home = Path(os.environ.get("BCBRIDGE_HOME") or tempfile.gettempdir()) / "bench-initial-load" / database
-            home.mkdir(parents=True, exist_ok=True)
-            env["BCBRIDGE_HOME"] = str(home)
-            env.pop("DATABASE_URL", None)
-            if database == "postgres":
-                from bench_sync import _pg_database
-
-                env["DATABASE_URL"] = os.environ.get("DATABASE_URL_POSTGRES", PG_DEFAULT)
-                _pg_database(env["DATABASE_URL"])
+            env = child_env("bench-initial-load", database, PG_DEFAULT)
             out = subprocess.run(
                 [sys.executable, __file__, "--child", url, "--options", json.dumps(options)],
                 env=env,

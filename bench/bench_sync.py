@@ -30,13 +30,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from _databases import child_env
 from bench_client import start_emulator
 
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/bcbridge_bench"
@@ -72,14 +72,6 @@ class MemoryWatch:
     def finished(self, run: Any) -> None:
         pass
 
-
-def _pg_database(url: str) -> None:
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def child(url: str, page_size: int, rounds: int) -> dict[str, Any]:
@@ -186,16 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         with httpx_client(url) as control:
             control.put("/_emulator/limits", json={"requests_per_window": 10**9, "max_concurrent": 100})
         for database in args.databases.split(","):
-            env = dict(os.environ)
-            # a home kept between runs keeps its encryption key, which decrypts what earlier
-            # runs stored in the PostgreSQL database
-            home = Path(os.environ.get("BCBRIDGE_HOME") or tempfile.gettempdir()) / "bench-sync" / database
-            home.mkdir(parents=True, exist_ok=True)
-            env["BCBRIDGE_HOME"] = str(home)
-            env.pop("DATABASE_URL", None)
-            if database == "postgres":
-                env["DATABASE_URL"] = os.environ.get("DATABASE_URL_POSTGRES", PG_DEFAULT)
-                _pg_database(env["DATABASE_URL"])
+            env = child_env("bench-sync", database, PG_DEFAULT)
             out = subprocess.run(
                 [
                     sys.executable,

@@ -42,8 +42,8 @@ import httpx
 from _emulator_process import start_emulator_process
 
 
-def _pg_database(url: str) -> None:
-    """Create the PostgreSQL database of ``url`` when missing (its tables are migrated)."""
+def _fresh_pg_database(url: str) -> None:
+    """Drop and create the PostgreSQL database of ``url``: every run starts empty (then migrated)."""
     import psycopg
 
     base, _, name = url.rpartition("/")
@@ -55,7 +55,7 @@ def _pg_database(url: str) -> None:
 def _setup_django() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
-        _pg_database(url)
+        _fresh_pg_database(url)
     if not url:
         os.environ["BCBRIDGE_HOME"] = tempfile.mkdtemp(prefix="bench-webhooks-")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bcbridge.site.settings")
